@@ -1,0 +1,180 @@
+"""``Artifact``: the builder a user fills before logging it to a catalog."""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from . import config
+from .driver import DEFAULT_MAX_OBJECTS
+from .errors import (
+    AccessDeniedError,
+    InvalidArtifactError,
+    InvalidNameError,
+    NoDriverError,
+    ObjectNotFoundError,
+)
+from .models import Asset
+from .paths import check_logical_path, join_logical
+from .resolver import can_link_only, driver_for_uri
+from .uris import redact, split_scheme
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class LinkOnlyWarning(UserWarning):
+    """A reference was recorded as a link only: tether cannot fetch it."""
+
+
+def check_name(name: str, what: str = "artifact name") -> str:
+    if not isinstance(name, str) or not NAME_RE.match(name) or name.endswith((".json", ".tmp")):
+        raise InvalidNameError(f"invalid {what} {name!r}: use letters, digits, '.', '_' and '-' "
+                               "(at most 128, starting with a letter or digit)")
+    return name
+
+
+@attrs.frozen
+class PendingFile:
+    """A local file added with :meth:`Artifact.add`, uploaded when logged."""
+
+    local_path: str
+    logical_path: str
+    metadata: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+class Artifact:
+    """A named set of files to log as the next version of ``name``.
+
+    >>> art = Artifact("imagenet-subset", type="dataset")
+    >>> art.add_remote("s3://bucket/train/")          # one asset per object
+    >>> art.add("config.yaml")                        # uploaded when logged
+    >>> Catalog().log(art, aliases=["candidate"])
+    """
+
+    def __init__(self, name: str, type: str = "dataset", metadata: Mapping[str, Any] | None = None, *,
+                 strict: bool = False, max_objects: int | None = None,
+                 artifacts_uri: str | None = None) -> None:
+        self.name = check_name(name)
+        self.type = type
+        self.metadata = dict(metadata or {})
+        self.strict = strict
+        self.max_objects = max_objects
+        self.artifacts_uri = artifacts_uri
+        self._assets: dict[str, Asset] = {}
+        self._pending: dict[str, PendingFile] = {}
+
+    def __repr__(self) -> str:
+        return f"Artifact({self.name!r}, type={self.type!r}, assets={len(self._assets) + len(self._pending)})"
+
+    @property
+    def assets(self) -> tuple[Asset, ...]:
+        """Assets resolved so far (files from :meth:`add` appear once logged)."""
+        return tuple(self._assets.values())
+
+    @property
+    def pending_files(self) -> tuple[PendingFile, ...]:
+        return tuple(self._pending.values())
+
+    def _claim(self, logical_path: str) -> None:
+        if logical_path in self._assets or logical_path in self._pending:
+            raise InvalidArtifactError(f"artifact {self.name!r} already has an asset at {logical_path!r}")
+
+    # ------------------------------------------------------------------ remote
+    def add_remote(self, uri: str, logical_path: str | None = None,
+                   metadata: Mapping[str, Any] | None = None, *, strict: bool | None = None,
+                   max_objects: int | None = None, glob: bool | None = None) -> list[Asset]:
+        """Record the object(s) ``uri`` names without copying them.
+
+        ``uri`` is one object, a prefix/folder (one asset per object, logical
+        paths relative to it, matched on ``/`` boundaries), or a glob (``*``).
+        A URI whose scheme no tether plugin serves (``https://``, any string) is
+        kept as a link-only asset with a warning; so is an object store that
+        refuses access. ``strict=True`` raises instead.
+        """
+        strict = self.strict if strict is None else strict
+        cap = max_objects or self.max_objects or config.int_setting("max_objects", DEFAULT_MAX_OBJECTS)
+        if logical_path is not None:
+            check_logical_path(logical_path.rstrip("/") or logical_path)
+        if can_link_only(uri):
+            if strict:
+                raise NoDriverError(f"no installed tether driver serves {redact(uri)} (strict=True)")
+            return [self._add_link(uri, logical_path, metadata,
+                                   "no tether driver serves this scheme; recorded as a link only")]
+        driver = driver_for_uri(uri)
+        try:
+            res = driver.resolve(uri, max_objects=cap, glob=glob)
+        except AccessDeniedError as exc:
+            if strict:
+                raise
+            return [self._add_link(uri, logical_path, metadata, f"{exc}; recorded as a link only")]
+        source = redact(res.objects[0].uri if res.kind == "object" else uri)
+        added = []
+        staged: dict[str, Asset] = {}
+        for obj in res.objects:
+            if res.kind == "object":
+                lp = logical_path.rstrip("/") if logical_path else res.relative(obj)
+            else:
+                lp = join_logical(logical_path, res.relative(obj))
+            self._claim(lp)
+            if lp in staged:
+                raise InvalidArtifactError(f"artifact {self.name!r}: two objects map to {lp!r}")
+            staged[lp] = Asset.from_object(lp, obj, source=source, metadata=metadata)
+        for lp, asset in staged.items():
+            self._assets[lp] = asset
+            added.append(asset)
+        return added
+
+    def _add_link(self, uri: str, logical_path: str | None, metadata: Mapping[str, Any] | None,
+                  why: str) -> Asset:
+        link = redact(uri)
+        lp = logical_path or _link_name(link, len(self._assets))
+        self._claim(lp)
+        warnings.warn(f"{link}: {why}", LinkOnlyWarning, stacklevel=3)
+        asset = Asset(logical_path=lp, link=link, synced=False, metadata=metadata or {})
+        self._assets[lp] = asset
+        return asset
+
+    # ------------------------------------------------------------------- local
+    def add(self, local_path: str | os.PathLike[str], logical_path: str | None = None,
+            metadata: Mapping[str, Any] | None = None) -> list[PendingFile]:
+        """Add a local file or folder; it is uploaded to the catalog's artifact
+        storage (or ``artifacts_uri``) when the artifact is logged."""
+        path = Path(local_path).expanduser()
+        if not path.exists():
+            raise ObjectNotFoundError(f"no local file or folder {str(path)!r}")
+        path = path.resolve()
+        files: list[tuple[str, str]] = []
+        if path.is_dir():
+            for folder, dirs, names in os.walk(path):
+                dirs.sort()
+                for n in sorted(names):
+                    full = os.path.join(folder, n)
+                    rel = os.path.relpath(full, path).replace(os.sep, "/")
+                    files.append((full, join_logical(logical_path, rel)))
+        else:
+            files.append((str(path), logical_path.rstrip("/") if logical_path else path.name))
+        out = []
+        for full, lp in files:
+            check_logical_path(lp)
+            self._claim(lp)
+            pf = PendingFile(full, lp, dict(metadata or {}))
+            self._pending[lp] = pf
+            out.append(pf)
+        return out
+
+
+def _link_name(link: str, index: int) -> str:
+    scheme, rest = split_scheme(link)
+    rest = rest.split("?", 1)[0].split("#", 1)[0]
+    for seg in reversed(rest.split("/")):
+        try:
+            return check_logical_path(seg.strip())
+        except Exception:  # noqa: BLE001 - fall through to a generated name
+            continue
+    return f"link-{index}"

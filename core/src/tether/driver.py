@@ -1,0 +1,320 @@
+"""The ``Driver`` base class: tether's storage operations over one fsspec filesystem.
+
+A driver serves one or more URI schemes. Core calls only the methods below;
+the defaults work for any fsspec filesystem, so a minimal third-party driver
+sets ``schemes`` and implements :meth:`Driver.make_filesystem`. Object stores
+override :meth:`Driver.list` (to read version ids and checksums from one
+paginated listing) and :meth:`Driver.read_range` (to pin the recorded version).
+
+Operations, in the order a user meets them:
+
+* ``resolve(uri)`` – what a URI names: one object, a prefix, or a glob
+* ``list(uri)``    – every object under a prefix, from listings, never per object
+* ``stat(uri)``    – one object (one HEAD)
+* ``checksum(uri)`` – compute checksums by reading the bytes
+* ``read_range(asset, start, end)`` – the recorded bytes of an asset (download)
+* ``upload(local, uri)`` – store a local file, return what was stored
+* ``read_bytes / write_bytes(if_absent) / list_names / delete`` – the small
+  primitives the catalog is built on; ``write_bytes(if_absent=True)`` must be
+  atomic create-if-absent (the store's conditional write), the basis of
+  version numbering without a server.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+from . import config
+from .checksums import CHUNK, MultiHasher
+from .errors import (
+    AlreadyExistsError,
+    InvalidURIError,
+    ObjectNotFoundError,
+    TooManyObjectsError,
+)
+from .models import Asset, RemoteObject
+from .uris import redact, split_scheme
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+DEFAULT_MAX_OBJECTS = 10_000
+GLOB_CHARS = "*"
+
+
+@attrs.frozen
+class Resolution:
+    """What a URI named: ``kind`` is ``"object"``, ``"prefix"`` or ``"glob"``.
+
+    ``base`` is the driver path that logical paths are made relative to.
+    """
+
+    kind: str
+    base: str
+    objects: tuple[RemoteObject, ...]
+
+    def relative(self, obj: RemoteObject) -> str:
+        if self.kind == "object":
+            return obj.path.rstrip("/").rsplit("/", 1)[-1]
+        return obj.path[len(self.base):].lstrip("/")
+
+
+def iso_time(value: Any) -> str | None:
+    """Normalise the many timestamp shapes fsspec backends return to ISO 8601 UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)):
+        value = _dt.datetime.fromtimestamp(value, tz=_dt.timezone.utc)
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_dt.timezone.utc)
+        return value.astimezone(_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+class Driver:
+    """Base class of every storage driver. Subclass it and register the class
+    through the ``tether_register_drivers`` hook."""
+
+    #: URI schemes served, canonical first (``("gs", "gcs")``).
+    schemes: ClassVar[tuple[str, ...]] = ()
+    #: One line for ``tether plugins``.
+    description: ClassVar[str] = ""
+    #: True when paths start with a bucket whose options may differ per bucket.
+    bucketed: ClassVar[bool] = False
+    #: Parallel transfers when the caller does not choose.
+    default_workers: ClassVar[int] = 16
+    #: Objects larger than this are fetched in parallel ranged parts.
+    part_size: ClassVar[int] = 16 * CHUNK
+
+    def __init__(self, scheme: str | None = None) -> None:
+        self.scheme = scheme or self.schemes[0]
+        self._fs_cache: dict[tuple[str | None, int], AbstractFileSystem] = {}
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------- to implement
+    def make_filesystem(self, bucket: str | None, options: dict[str, Any]) -> AbstractFileSystem:
+        """Build the fsspec filesystem for ``bucket`` with the configured ``options``.
+
+        Import the fsspec backend here, not at module level, so ``import tether``
+        stays light."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------------- URIs
+    @property
+    def canonical_scheme(self) -> str:
+        return self.schemes[0]
+
+    def path_of(self, uri: str) -> str:
+        """The driver path of a URI: everything after ``scheme://``, raw."""
+        scheme, rest = split_scheme(uri)
+        if scheme is None or scheme not in self.schemes:
+            raise InvalidURIError(f"{redact(uri)!r} is not a {self.canonical_scheme}:// URI")
+        if self.bucketed and (not rest or rest.startswith("/")):
+            raise InvalidURIError(f"{redact(uri)!r} names no bucket")
+        return rest
+
+    def uri_of(self, path: str) -> str:
+        return f"{self.canonical_scheme}://{path}"
+
+    def fs_path(self, path: str) -> str:
+        """The path to hand to the fsspec filesystem (``memory`` wants a leading /)."""
+        return path
+
+    def from_fs_path(self, name: str) -> str:
+        """Inverse of :meth:`fs_path`: a name from an fsspec listing back to a driver path."""
+        return name
+
+    def bucket_of(self, path: str) -> str | None:
+        return path.split("/", 1)[0] if self.bucketed else None
+
+    def fs(self, path: str = "") -> AbstractFileSystem:
+        """The (cached) filesystem for ``path``'s bucket under the current config."""
+        bucket = self.bucket_of(path) if path else None
+        key = (bucket, config.generation())
+        with self._lock:
+            fs = self._fs_cache.get(key)
+            if fs is None:
+                fs = self.make_filesystem(bucket, config.driver_options(self.canonical_scheme, bucket))
+                self._fs_cache[key] = fs
+        return fs
+
+    # ------------------------------------------------------------------ objects
+    def object_from_info(self, info: dict[str, Any]) -> RemoteObject:
+        """Turn one fsspec ``info``/listing row into a :class:`RemoteObject`."""
+        path = self.from_fs_path(info["name"])
+        sums = {}
+        for kind in ("sha256", "md5", "crc32c"):
+            if isinstance(info.get(kind), str):
+                sums[kind] = info[kind]
+        modified = info.get("LastModified") or info.get("updated") or info.get("mtime") or info.get("created")
+        return RemoteObject(uri=self.uri_of(path), path=path, size=int(info.get("size") or 0), checksums=sums,
+                            version_id=info.get("version_id"), last_modified=iso_time(modified))
+
+    def enrich(self, objects: list[RemoteObject]) -> list[RemoteObject]:
+        """Add checksums a listing does not carry (the local driver hashes here)."""
+        return objects
+
+    # ------------------------------------------------------------------ operations
+    def resolve(self, uri: str, *, max_objects: int = DEFAULT_MAX_OBJECTS,
+                glob: bool | None = None) -> Resolution:
+        """Resolve ``uri`` to the objects it names.
+
+        A URI containing ``*`` (or ``glob=True``) is a glob. Otherwise it is the
+        object of that exact name when one exists, else the prefix ``uri + "/"``:
+        prefixes match on ``/`` boundaries only, so ``data`` never picks up
+        ``data2/x``. ``max_objects`` is a hard cap: exceeding it raises
+        :class:`TooManyObjectsError` with the count found, never truncates.
+        """
+        path = self.path_of(uri)
+        if glob is None:
+            glob = any(c in path for c in GLOB_CHARS)
+        if glob:
+            objs = self.glob(path, max_objects=max_objects)
+            base = path.split("*", 1)[0].rsplit("/", 1)[0]
+            return Resolution("glob", base + "/" if base else "", tuple(self.enrich(objs)))
+        if not path.endswith("/"):
+            obj = self.stat_path(path)
+            if obj is not None:
+                return Resolution("object", path, tuple(self.enrich([obj])))
+        prefix = path if path.endswith("/") else path + "/"
+        objs = self.list(self.uri_of(prefix), max_objects=max_objects)
+        if not objs:
+            raise ObjectNotFoundError(f"no object or prefix at {redact(uri)}")
+        return Resolution("prefix", prefix, tuple(self.enrich(objs)))
+
+    def list(self, uri: str, *, max_objects: int = DEFAULT_MAX_OBJECTS) -> list[RemoteObject]:
+        """Every object under the prefix ``uri`` (which ends in ``/``), recursively.
+
+        Folder markers (keys ending in ``/``) are not objects. Sorted by path."""
+        prefix = self.path_of(uri)
+        fs = self.fs(prefix)
+        try:
+            found = fs.find(self.fs_path(prefix.rstrip("/")), detail=True, withdirs=False)
+        except FileNotFoundError:
+            return []
+        out = []
+        for info in found.values():
+            if info.get("type") == "directory":
+                continue
+            obj = self.object_from_info(info)
+            if not obj.path.startswith(prefix) or obj.path.endswith("/"):
+                continue  # the boundary rule, enforced whatever the backend returns
+            out.append(obj)
+        check_cap(len(out), max_objects, uri)
+        out.sort(key=lambda o: o.path)
+        return out
+
+    def glob(self, pattern: str, *, max_objects: int = DEFAULT_MAX_OBJECTS) -> list[RemoteObject]:
+        fs = self.fs(pattern)
+        found = fs.glob(self.fs_path(pattern), detail=True)
+        out = [self.object_from_info(i) for i in found.values() if i.get("type") != "directory"]
+        out = [o for o in out if not o.path.endswith("/")]
+        check_cap(len(out), max_objects, self.uri_of(pattern))
+        out.sort(key=lambda o: o.path)
+        return out
+
+    def stat_path(self, path: str) -> RemoteObject | None:
+        """The object at exactly ``path``, or None when there is none (it may be a prefix)."""
+        fs = self.fs(path)
+        try:
+            info = fs.info(self.fs_path(path))
+        except FileNotFoundError:
+            return None
+        if info.get("type") == "directory":
+            return None
+        return self.object_from_info(info)
+
+    def stat(self, uri: str) -> RemoteObject:
+        obj = self.stat_path(self.path_of(uri))
+        if obj is None:
+            raise ObjectNotFoundError(f"no object at {redact(uri)}")
+        return self.enrich([obj])[0]
+
+    def checksum(self, uri: str, kinds: Iterable[str] = ("sha256",)) -> dict[str, str]:
+        """Compute checksums of the object's current bytes by streaming them."""
+        path = self.path_of(uri)
+        h = MultiHasher(kinds)
+        with self.fs(path).open(self.fs_path(path), "rb") as f:
+            while chunk := f.read(4 * CHUNK):
+                h.update(chunk)
+        return h.digests()
+
+    def read_range(self, asset: Asset, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` of exactly the recorded object version.
+
+        Raise :class:`~tether.errors.DriftError` when the store can tell the
+        object changed, :class:`~tether.errors.VersionGoneError` when the
+        recorded version is gone."""
+        assert asset.uri is not None
+        path = self.path_of(asset.uri)
+        try:
+            return self.fs(path).cat_file(self.fs_path(path), start=start, end=end)
+        except FileNotFoundError:
+            raise ObjectNotFoundError(f"asset {asset.logical_path!r}: {redact(asset.uri)} no longer exists") from None
+
+    def upload(self, local_path: str, uri: str) -> RemoteObject:
+        """Store a local file at ``uri``; return the stored object (size, checksums, version)."""
+        path = self.path_of(uri)
+        fs = self.fs(path)
+        fs.put_file(local_path, self.fs_path(path))
+        obj = self.stat_path(path)
+        if obj is None:
+            raise ObjectNotFoundError(f"upload to {redact(uri)} left no object")
+        return obj
+
+    # ------------------------------------------------------- catalog primitives
+    def read_bytes(self, uri: str) -> bytes:
+        path = self.path_of(uri)
+        try:
+            return self.fs(path).cat_file(self.fs_path(path))
+        except FileNotFoundError:
+            raise ObjectNotFoundError(f"no object at {redact(uri)}") from None
+
+    def write_bytes(self, uri: str, data: bytes, *, if_absent: bool = False) -> None:
+        path = self.path_of(uri)
+        fs = self.fs(path)
+        try:
+            fs.pipe_file(self.fs_path(path), data, mode="create" if if_absent else "overwrite")
+        except FileExistsError:
+            raise AlreadyExistsError(f"{redact(uri)} already exists") from None
+
+    def exists(self, uri: str) -> bool:
+        path = self.path_of(uri)
+        return self.stat_path(path) is not None
+
+    def list_names(self, uri: str) -> list[str]:
+        """Names directly under the folder ``uri`` (objects and sub-folders)."""
+        path = self.path_of(uri).rstrip("/")
+        fs = self.fs(path)
+        try:
+            entries = fs.ls(self.fs_path(path), detail=False)
+        except FileNotFoundError:
+            return []
+        names = {e.rstrip("/").rsplit("/", 1)[-1] for e in entries}
+        names.discard("")
+        return sorted(names)
+
+    def delete(self, uri: str) -> None:
+        path = self.path_of(uri)
+        try:
+            self.fs(path).rm_file(self.fs_path(path))
+        except FileNotFoundError:
+            pass
+
+
+def check_cap(count: int, max_objects: int, uri: str) -> None:
+    if count > max_objects:
+        raise TooManyObjectsError(
+            f"{redact(uri)} holds {count} objects, more than max_objects={max_objects}; "
+            "raise max_objects or narrow the prefix (nothing was recorded)")
+
+
+def local_abspath(path: str) -> str:
+    return os.path.abspath(os.path.expanduser(path))

@@ -1,0 +1,226 @@
+"""Driver discovery: entry points -> plugin manager -> scheme registry.
+
+The only module that touches ``pm.hook``. Each entry point in the group
+``tether.drivers`` names a module with a ``tether_register_drivers`` hook
+implementation; built-in and third-party drivers arrive the same way.
+
+Failures are contained per plugin: a plugin that fails to import or whose hook
+raises is recorded (a warning now, a row in ``tether plugins``) and only the
+schemes it would have served fail, with an error naming it. Two drivers
+claiming one scheme is a conflict: neither is used for that scheme until
+``TETHER_DRIVER_<SCHEME>=<plugin>`` picks one.
+
+Switches: ``TETHER_DISABLE_PLUGINS=a,b`` skips plugins by entry-point name.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import os
+import threading
+import warnings
+from collections.abc import Iterable
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from .driver import Driver
+from .errors import (
+    DriverConflictError,
+    DriverLoadError,
+    DriverNotInstalledError,
+    NoDriverError,
+)
+from .uris import SCHEME_NAME_RE
+
+ENTRY_POINT_GROUP = "tether.drivers"
+
+#: Schemes with a known driver distribution, for the install hint.
+INSTALL_HINTS: dict[str, str] = {
+    "file": "tether-local",
+    "s3": "tether-s3",
+    "s3a": "tether-s3",
+    "gs": "tether-gcs",
+    "gcs": "tether-gcs",
+}
+
+
+class PluginLoadWarning(UserWarning):
+    """A tether plugin failed to load; other drivers still work."""
+
+
+@attrs.frozen
+class PluginInfo:
+    """One discovered plugin, as ``tether plugins`` shows it."""
+
+    name: str
+    module: str
+    distribution: str | None
+    version: str | None
+    schemes: tuple[str, ...] = ()
+    drivers: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@attrs.frozen
+class DriverEntry:
+    scheme: str
+    driver_class: type[Driver]
+    plugin: str
+
+
+class Registry:
+    """Plugins and the scheme -> driver table, built once, lazily."""
+
+    def __init__(self, entry_points: Iterable[md.EntryPoint] | None = None) -> None:
+        self._entry_points = entry_points
+        self._loaded = False
+        self._lock = threading.RLock()
+        self.plugins: list[PluginInfo] = []
+        self._by_scheme: dict[str, list[DriverEntry]] = {}
+        self._instances: dict[str, Driver] = {}
+
+    # ----------------------------------------------------------------- loading
+    def _discover(self) -> Iterable[md.EntryPoint]:
+        if self._entry_points is not None:
+            return self._entry_points
+        return md.entry_points(group=ENTRY_POINT_GROUP)
+
+    def load(self) -> None:
+        with self._lock:
+            if self._loaded:
+                return
+            disabled = {n.strip() for n in os.environ.get("TETHER_DISABLE_PLUGINS", "").split(",") if n.strip()}
+            pm = pluggy.PluginManager("tether")
+            pm.add_hookspecs(hookspecs)
+            seen: set[str] = set()
+            for ep in sorted(self._discover(), key=lambda e: e.name):
+                if ep.name in disabled or ep.name in seen:
+                    continue
+                seen.add(ep.name)
+                dist = getattr(ep, "dist", None)
+                dist_name = dist.metadata["Name"] if dist is not None else None
+                dist_version = dist.version if dist is not None else None
+                try:
+                    module = ep.load()
+                    pm.register(module, name=ep.name)
+                    impls = [i for i in pm.hook.tether_register_drivers.get_hookimpls()
+                             if i.plugin_name == ep.name]
+                    classes: list[type[Driver]] = []
+                    for impl in impls:  # per plugin, so one bad hook cannot hide the others
+                        classes.extend(impl.function() or [])
+                    for cls in classes:
+                        _check_driver_class(cls)
+                except Exception as exc:  # noqa: BLE001 - containment is the point
+                    error = f"{type(exc).__name__}: {exc}"
+                    warnings.warn(f"tether plugin {ep.name!r} ({dist_name or ep.value}) failed to load: "
+                                  f"{error}", PluginLoadWarning, stacklevel=2)
+                    self.plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version, error=error))
+                    continue
+                schemes: list[str] = []
+                for cls in classes:
+                    for scheme in cls.schemes:
+                        self._by_scheme.setdefault(scheme, []).append(DriverEntry(scheme, cls, ep.name))
+                        schemes.append(scheme)
+                self.plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version,
+                                               tuple(schemes), tuple(c.__name__ for c in classes)))
+            self._loaded = True
+
+    # ----------------------------------------------------------------- queries
+    def conflicts(self) -> dict[str, list[str]]:
+        self.load()
+        return {s: [e.plugin for e in es] for s, es in self._by_scheme.items() if len(es) > 1}
+
+    def schemes(self) -> list[str]:
+        self.load()
+        return sorted(self._by_scheme)
+
+    def has_driver(self, scheme: str) -> bool:
+        self.load()
+        return scheme in self._by_scheme
+
+    def knows(self, scheme: str) -> bool:
+        """True when tether could serve ``scheme`` with some plugin, installed or not."""
+        self.load()
+        return scheme in self._by_scheme or scheme in INSTALL_HINTS or self._failed_for(scheme) is not None
+
+    def _failed_for(self, scheme: str) -> PluginInfo | None:
+        hint = INSTALL_HINTS.get(scheme)
+        for p in self.plugins:
+            if p.error and (p.name == scheme or (hint and p.distribution == hint)):
+                return p
+        return None
+
+    def driver_for(self, scheme: str) -> Driver:
+        """The driver instance serving ``scheme`` (one per scheme per process)."""
+        scheme = scheme.lower()
+        self.load()
+        with self._lock:
+            inst = self._instances.get(scheme)
+            if inst is not None:
+                return inst
+            entry = self._select(scheme)
+            inst = entry.driver_class(scheme)
+            self._instances[scheme] = inst
+            return inst
+
+    def _select(self, scheme: str) -> DriverEntry:
+        entries = self._by_scheme.get(scheme, [])
+        if len(entries) == 1:
+            return entries[0]
+        if len(entries) > 1:
+            env = f"TETHER_DRIVER_{scheme.upper().replace('+', '_').replace('.', '_').replace('-', '_')}"
+            chosen = os.environ.get(env)
+            for e in entries:
+                if chosen == e.plugin:
+                    return e
+            names = ", ".join(repr(e.plugin) for e in entries)
+            raise DriverConflictError(f"plugins {names} all serve {scheme}://; "
+                                      f"choose one with {env}=<plugin name> or uninstall the others")
+        failed = self._failed_for(scheme)
+        if failed is not None:
+            raise DriverLoadError(f"{scheme}:// is served by plugin {failed.name!r} "
+                                  f"({failed.distribution or failed.module}), which failed to load: {failed.error}")
+        hint = INSTALL_HINTS.get(scheme)
+        if hint:
+            raise DriverNotInstalledError(f"{scheme}:// needs: pip install {hint}")
+        broken = [p for p in self.plugins if p.error]
+        extra = ""
+        if broken:
+            extra = "; note: plugin(s) " + ", ".join(f"{p.name!r} ({p.error})" for p in broken) + " failed to load"
+        raise NoDriverError(f"no installed tether driver serves {scheme}://{extra}")
+
+
+def _check_driver_class(cls: object) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, Driver)):
+        raise TypeError(f"{cls!r} is not a tether.driver.Driver subclass")
+    if not cls.schemes:
+        raise TypeError(f"driver {cls.__name__} declares no schemes")
+    for s in cls.schemes:
+        if not SCHEME_NAME_RE.match(s):
+            raise TypeError(f"driver {cls.__name__} declares an invalid scheme {s!r}")
+
+
+_registry: Registry | None = None
+_registry_lock = threading.Lock()
+
+
+def get_registry() -> Registry:
+    global _registry
+    with _registry_lock:
+        if _registry is None:
+            _registry = Registry()
+        return _registry
+
+
+def set_registry(registry: Registry | None) -> Registry | None:
+    """Swap the process registry (tests, embedding apps); returns the previous one."""
+    global _registry
+    with _registry_lock:
+        old, _registry = _registry, registry
+        return old
+
+
+def get_driver(scheme: str) -> Driver:
+    return get_registry().driver_for(scheme)

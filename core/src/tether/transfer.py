@@ -1,0 +1,425 @@
+"""Downloading and verifying artifact versions on the local disk.
+
+Guarantees (tested in ``tests/core/test_download.py`` and the driver suites):
+
+* every logical path is checked before a byte is written; a path that would
+  land outside ``dest`` fails the whole download up front;
+* bytes are hashed while they stream, and a file only appears under its final
+  name (``os.replace``) once its size and strongest checksum match;
+* a failed or interrupted file leaves nothing behind; after ``kill -9`` the
+  hidden ``.tether-part`` file is resumed by the next run, re-hashing what it
+  already holds, so only missing bytes are fetched;
+* transient store errors are retried with bounded exponential backoff, and a
+  body that fails its checksum is fetched again once from scratch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Literal
+
+import attrs
+
+from .checksums import CHUNK, MultiHasher, hash_file, kinds_to_verify
+from .driver import Driver
+from .errors import (
+    ChecksumMismatchError,
+    DestinationConflictError,
+    DownloadError,
+    IntegrityError,
+    NoDriverError,
+    ObjectNotFoundError,
+    StorageError,
+    TetherError,
+    UnsafePathError,
+)
+from .models import Asset
+from .paths import dest_path_for
+
+Overwrite = Literal["fail", "preserve", "overwrite"]
+Progress = Callable[[int], None]
+PART_MARK = ".tether-part-"
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How transient failures are retried: ``attempts`` tries in all, sleeping
+    ``base_delay * 2**n`` (capped at ``max_delay``, with jitter) in between.
+    Defaults come from ``TETHER_RETRY_ATTEMPTS`` / ``TETHER_RETRY_BASE_DELAY``."""
+
+    attempts: int = 5
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        attempts = int(os.environ.get("TETHER_RETRY_ATTEMPTS", "5") or 5)
+        base = float(os.environ.get("TETHER_RETRY_BASE_DELAY", "0.2") or 0.2)
+        return cls(attempts=max(1, attempts), base_delay=max(0.0, base))
+
+    def sleep(self, attempt: int) -> None:
+        delay = min(self.max_delay, self.base_delay * (2 ** attempt))
+        time.sleep(delay * (0.5 + random.random() / 2))
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth another try: the store or network hiccuped, nothing was wrong
+    with the request itself."""
+    if isinstance(exc, StorageError):
+        return True
+    if isinstance(exc, TetherError):
+        return False
+    if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)):
+        return False
+    return isinstance(exc, (OSError, ConnectionError, TimeoutError)) or type(exc).__name__ in {
+        "ClientPayloadError", "ServerDisconnectedError", "ReadTimeoutError", "IncompleteRead",
+        "ResponseStreamingError", "ConnectionClosedError", "EndpointConnectionError", "HttpError",
+    }
+
+
+@attrs.frozen
+class AssetOutcome:
+    """What happened to one asset. ``status`` is one of ``downloaded``,
+    ``present`` (already there, verified), ``preserved`` (kept the local file,
+    ``overwrite="preserve"``), ``skipped`` (link-only) or ``failed``."""
+
+    logical_path: str
+    status: str
+    path: str | None = None
+    size: int = 0
+    error: str | None = None
+
+
+@attrs.frozen
+class DownloadResult:
+    dest: Path
+    outcomes: tuple[AssetOutcome, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not any(o.status == "failed" for o in self.outcomes)
+
+    def with_status(self, status: str) -> list[AssetOutcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for o in self.outcomes:
+            out[o.status] = out.get(o.status, 0) + 1
+        return out
+
+    @property
+    def bytes_downloaded(self) -> int:
+        return sum(o.size for o in self.outcomes if o.status == "downloaded")
+
+
+@attrs.frozen
+class VerifyOutcome:
+    logical_path: str
+    status: str  # ok | missing | modified | unverifiable | skipped
+    detail: str | None = None
+
+
+@attrs.frozen
+class VerifyResult:
+    dest: Path
+    outcomes: tuple[VerifyOutcome, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status in ("ok", "skipped") for o in self.outcomes)
+
+    def with_status(self, status: str) -> list[VerifyOutcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+
+def local_matches(path: Path, asset: Asset) -> bool:
+    """True when the file at ``path`` has the asset's size and verified checksums.
+
+    Assets with no locally verifiable checksum (an S3 multipart ETag alone)
+    match on size only."""
+    try:
+        if not path.is_file() or path.stat().st_size != asset.size:
+            return False
+    except OSError:
+        return False
+    kinds = kinds_to_verify(asset.checksums)
+    if not kinds:
+        return True
+    got = hash_file(str(path), kinds)
+    return all(got[k] == asset.checksums[k] for k in kinds)
+
+
+def _part_path(final: Path, asset: Asset) -> Path:
+    ident = f"{asset.uri}\0{asset.version_id}\0{sorted(asset.checksums.items())}\0{asset.size}"
+    return final.with_name(f".{final.name[:80]}{PART_MARK}{hashlib.sha256(ident.encode()).hexdigest()[:12]}")
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class Downloader:
+    def __init__(self, *, workers: int, progress: Progress | None, retry: RetryPolicy,
+                 driver_for: Callable[[Asset], Driver]) -> None:
+        self.workers = workers
+        self.progress = progress
+        self.retry = retry
+        self.driver_for = driver_for
+        self.cancel = threading.Event()
+        self._part_pool = ThreadPoolExecutor(max(2, workers), thread_name_prefix="tether-part")
+
+    def close(self) -> None:
+        self._part_pool.shutdown(wait=True, cancel_futures=True)
+
+    def _read(self, driver: Driver, asset: Asset, start: int, end: int) -> bytes:
+        for attempt in range(self.retry.attempts):
+            if self.cancel.is_set():
+                raise _Cancelled()
+            try:
+                data = driver.read_range(asset, start, end)
+            except Exception as exc:
+                if not is_transient(exc) or attempt == self.retry.attempts - 1:
+                    raise
+                self.retry.sleep(attempt)
+                continue
+            if len(data) != end - start:
+                if attempt == self.retry.attempts - 1:
+                    raise ChecksumMismatchError(
+                        f"asset {asset.logical_path!r}: short read at byte {start} "
+                        f"({len(data)} of {end - start} bytes)")
+                self.retry.sleep(attempt)
+                continue
+            return data
+        raise AssertionError("unreachable")
+
+    def fetch(self, asset: Asset, final: Path) -> None:
+        """Fetch one asset to ``final``: verified, atomic, resumable."""
+        driver = self.driver_for(asset)
+        part = _part_path(final, asset)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            for attempt in range(2):  # second pass: a corrupt body, refetched from zero
+                try:
+                    self._fetch_into(driver, asset, part, resume=attempt == 0)
+                    break
+                except IntegrityError:
+                    if attempt == 1:
+                        raise
+                    part.unlink(missing_ok=True)
+            os.replace(part, final)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+
+    def _fetch_into(self, driver: Driver, asset: Asset, part: Path, *, resume: bool) -> None:
+        size = asset.size or 0
+        kinds = kinds_to_verify(asset.checksums)
+        hasher = MultiHasher(kinds)
+        have = 0
+        if resume and part.exists():
+            have = part.stat().st_size
+            if have > size:
+                have = 0
+        mode = "r+b" if have else "wb"
+        with open(part, mode) as f:
+            if have:
+                # Re-hash what a killed run left, then continue after it.
+                while f.tell() < have:
+                    hasher.update(f.read(min(4 * CHUNK, have - f.tell())))
+                f.truncate(have)
+                f.seek(have)
+            psize = driver.part_size
+            starts = list(range(have, size, psize))
+            if len(starts) <= 1:
+                for s in starts:
+                    data = self._read(driver, asset, s, min(size, s + psize))
+                    hasher.update(data)
+                    f.write(data)
+                    if self.progress:
+                        self.progress(len(data))
+            else:
+                # Large object: ranged parts in parallel, written and hashed in
+                # order; at most `window` parts in memory.
+                window = max(2, min(self.workers, 8))
+                pending: list[Future[bytes]] = []
+                it = iter(starts)
+                for s in it:
+                    pending.append(self._part_pool.submit(self._read, driver, asset, s, min(size, s + psize)))
+                    if len(pending) >= window:
+                        break
+                try:
+                    while pending:
+                        data = pending.pop(0).result()
+                        nxt = next(it, None)
+                        if nxt is not None:
+                            pending.append(self._part_pool.submit(
+                                self._read, driver, asset, nxt, min(size, nxt + psize)))
+                        hasher.update(data)
+                        f.write(data)
+                        if self.progress:
+                            self.progress(len(data))
+                finally:
+                    for p in pending:
+                        p.cancel()
+            f.flush()
+            os.fsync(f.fileno())
+            written = f.tell()
+        if written != size:
+            raise ChecksumMismatchError(f"asset {asset.logical_path!r}: got {written} bytes, recorded {size}")
+        got = hasher.digests()
+        for k in kinds:
+            if got[k] != asset.checksums[k]:
+                raise ChecksumMismatchError(
+                    f"asset {asset.logical_path!r}: {k} of the fetched bytes is {got[k]}, recorded "
+                    f"{asset.checksums[k]} (the object changed since it was logged, or was corrupted in transit)")
+
+
+def plan_targets(assets: Iterable[Asset], dest: Path) -> dict[str, Path]:
+    """Check every logical path against ``dest`` before anything is written."""
+    targets: dict[str, Path] = {}
+    folded: dict[str, str] = {}
+    clash: list[tuple[str, str]] = []
+    for a in assets:
+        targets[a.logical_path] = dest_path_for(dest, a.logical_path)
+        key = a.logical_path.casefold()
+        if key in folded:
+            clash.append((folded[key], a.logical_path))
+        folded[key] = a.logical_path
+    if clash and _case_insensitive(dest):
+        a, b = clash[0]
+        raise UnsafePathError(f"assets {a!r} and {b!r} differ only by case and would overwrite "
+                              f"each other on the case-insensitive disk at {dest}")
+    return targets
+
+
+def _case_insensitive(folder: Path) -> bool:
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / f".tether-case-probe-{os.getpid()}"
+    try:
+        probe.touch()
+        return (folder / probe.name.upper()).exists()
+    finally:
+        probe.unlink(missing_ok=True)
+
+
+def download(assets: tuple[Asset, ...], dest: str | os.PathLike[str], *, overwrite: Overwrite = "fail",
+             workers: int | None = None, progress: Progress | None = None, strict: bool = False,
+             driver_for: Callable[[Asset], Driver], raise_on_error: bool = True,
+             retry: RetryPolicy | None = None, label: str = "artifact") -> DownloadResult:
+    if overwrite not in ("fail", "preserve", "overwrite"):
+        raise ValueError(f"overwrite must be 'fail', 'preserve' or 'overwrite', not {overwrite!r}")
+    dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise DestinationConflictError(f"destination {dest} exists and is not a folder")
+    links = [a for a in assets if not a.synced]
+    if links and strict:
+        raise NoDriverError(f"{label}: asset {links[0].logical_path!r} is a link-only reference "
+                            f"({links[0].link}) that tether cannot download (strict=True)")
+    synced = [a for a in assets if a.synced]
+    targets = plan_targets(synced, dest)
+    dest.mkdir(parents=True, exist_ok=True)
+
+    outcomes: dict[str, AssetOutcome] = {
+        a.logical_path: AssetOutcome(a.logical_path, "skipped", error=f"link-only: {a.link}") for a in links}
+    todo: list[Asset] = []
+    conflicts: list[str] = []
+    for a in synced:
+        target = targets[a.logical_path]
+        if target.is_dir() and not target.is_symlink():
+            conflicts.append(a.logical_path)
+        elif target.exists() or target.is_symlink():
+            if local_matches(target, a):
+                outcomes[a.logical_path] = AssetOutcome(a.logical_path, "present", str(target), a.size or 0)
+            elif overwrite == "preserve":
+                outcomes[a.logical_path] = AssetOutcome(a.logical_path, "preserved", str(target), a.size or 0)
+            elif overwrite == "fail":
+                conflicts.append(a.logical_path)
+            else:
+                todo.append(a)
+        else:
+            todo.append(a)
+    if conflicts:
+        shown = ", ".join(repr(c) for c in conflicts[:5]) + (" ..." if len(conflicts) > 5 else "")
+        raise DestinationConflictError(
+            f"{len(conflicts)} file(s) in {dest} differ from {label}: {shown}; nothing was written "
+            "(use overwrite='overwrite' to replace them or 'preserve' to keep them)")
+
+    n_workers = workers or (driver_for(todo[0]).default_workers if todo else 1)
+    dl = Downloader(workers=n_workers, progress=progress, retry=retry or RetryPolicy.from_env(),
+                    driver_for=driver_for)
+
+    def run(a: Asset) -> AssetOutcome:
+        target = targets[a.logical_path]
+        try:
+            dl.fetch(a, target)
+        except _Cancelled:
+            raise
+        except TetherError as exc:
+            return AssetOutcome(a.logical_path, "failed", str(target), error=str(exc))
+        except Exception as exc:  # store/network errors that survived retries
+            return AssetOutcome(a.logical_path, "failed", str(target),
+                                error=f"{type(exc).__name__}: {exc}")
+        return AssetOutcome(a.logical_path, "downloaded", str(target), a.size or 0)
+
+    pool = ThreadPoolExecutor(n_workers, thread_name_prefix="tether-dl")
+    try:
+        futures = [pool.submit(run, a) for a in todo]
+        pending = set(futures)
+        while pending:  # short waits keep the main thread responsive to Ctrl-C
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+            for fut in done:
+                out = fut.result()
+                outcomes[out.logical_path] = out
+    except BaseException:
+        dl.cancel.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        dl.close()
+        raise
+    pool.shutdown(wait=True)
+    dl.close()
+    result = DownloadResult(dest, tuple(outcomes[a.logical_path] for a in assets))
+    failed = result.with_status("failed")
+    if failed and raise_on_error:
+        first = failed[0]
+        raise DownloadError(f"{len(failed)} of {len(assets)} asset(s) of {label} failed; first: "
+                            f"{first.error}", result)
+    return result
+
+
+def verify(assets: tuple[Asset, ...], dest: str | os.PathLike[str], *, workers: int = 8) -> VerifyResult:
+    """Check the files under ``dest`` against the recorded sizes and checksums."""
+    dest = Path(dest)
+    targets = plan_targets([a for a in assets if a.synced], dest)
+
+    def one(a: Asset) -> VerifyOutcome:
+        if not a.synced:
+            return VerifyOutcome(a.logical_path, "skipped", "link-only")
+        path = targets[a.logical_path]
+        if not path.is_file():
+            return VerifyOutcome(a.logical_path, "missing")
+        size = path.stat().st_size
+        if size != a.size:
+            return VerifyOutcome(a.logical_path, "modified", f"size {size}, recorded {a.size}")
+        kinds = kinds_to_verify(a.checksums)
+        if not kinds:
+            return VerifyOutcome(a.logical_path, "unverifiable", "no locally computable checksum recorded")
+        got = hash_file(str(path), kinds)
+        bad = [k for k in kinds if got[k] != a.checksums[k]]
+        if bad:
+            return VerifyOutcome(a.logical_path, "modified", f"{bad[0]} {got[bad[0]]}, recorded {a.checksums[bad[0]]}")
+        return VerifyOutcome(a.logical_path, "ok")
+
+    with ThreadPoolExecutor(workers) as pool:
+        return VerifyResult(dest, tuple(pool.map(one, assets)))
+
+
+__all__ = ["AssetOutcome", "DownloadResult", "RetryPolicy", "VerifyOutcome", "VerifyResult",
+           "download", "verify", "ObjectNotFoundError"]
