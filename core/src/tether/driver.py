@@ -25,13 +25,14 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from . import config
-from .checksums import CHUNK, MultiHasher
+from .checksums import CHUNK, VERIFIABLE, MultiHasher
 from .errors import (
     AlreadyExistsError,
     InvalidURIError,
@@ -158,8 +159,29 @@ class Driver:
                             version_id=info.get("version_id"), last_modified=iso_time(modified))
 
     def enrich(self, objects: list[RemoteObject]) -> list[RemoteObject]:
-        """Add checksums a listing does not carry (the local driver hashes here)."""
-        return objects
+        """Add checksums a listing does not carry.
+
+        The generic rule: an object whose listing row has no verifiable checksum
+        is read once and its sha256 recorded, so every download can be
+        verified. Drivers whose listings carry checksums (S3, GCS) or that
+        cache hashes (local) override this."""
+        todo = [i for i, o in enumerate(objects) if not any(k in o.checksums for k in VERIFIABLE)]
+        if not todo:
+            return objects
+        out = list(objects)
+
+        def one(i: int) -> None:
+            o = objects[i]
+            sums = dict(o.checksums)
+            sums.update(self.checksum(o.uri))
+            out[i] = attrs.evolve(o, checksums=sums)
+
+        if len(todo) == 1:
+            one(todo[0])
+        else:
+            with ThreadPoolExecutor(self.default_workers) as pool:
+                list(pool.map(one, todo))
+        return out
 
     # ------------------------------------------------------------------ operations
     def resolve(self, uri: str, *, max_objects: int = DEFAULT_MAX_OBJECTS,

@@ -77,7 +77,7 @@ class Registry:
         self._entry_points = entry_points
         self._loaded = False
         self._lock = threading.RLock()
-        self.plugins: list[PluginInfo] = []
+        self._plugins: list[PluginInfo] = []
         self._by_scheme: dict[str, list[DriverEntry]] = {}
         self._instances: dict[str, Driver] = {}
 
@@ -116,18 +116,24 @@ class Registry:
                     error = f"{type(exc).__name__}: {exc}"
                     warnings.warn(f"tether plugin {ep.name!r} ({dist_name or ep.value}) failed to load: "
                                   f"{error}", PluginLoadWarning, stacklevel=2)
-                    self.plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version, error=error))
+                    self._plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version, error=error))
                     continue
                 schemes: list[str] = []
                 for cls in classes:
                     for scheme in cls.schemes:
                         self._by_scheme.setdefault(scheme, []).append(DriverEntry(scheme, cls, ep.name))
                         schemes.append(scheme)
-                self.plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version,
+                self._plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version,
                                                tuple(schemes), tuple(c.__name__ for c in classes)))
             self._loaded = True
 
     # ----------------------------------------------------------------- queries
+    @property
+    def plugins(self) -> list[PluginInfo]:
+        """Every discovered plugin, loaded or failed."""
+        self.load()
+        return list(self._plugins)
+
     def conflicts(self) -> dict[str, list[str]]:
         self.load()
         return {s: [e.plugin for e in es] for s, es in self._by_scheme.items() if len(es) > 1}
@@ -147,7 +153,7 @@ class Registry:
 
     def _failed_for(self, scheme: str) -> PluginInfo | None:
         hint = INSTALL_HINTS.get(scheme)
-        for p in self.plugins:
+        for p in self._plugins:
             if p.error and (p.name == scheme or (hint and p.distribution == hint)):
                 return p
         return None
@@ -185,7 +191,7 @@ class Registry:
         hint = INSTALL_HINTS.get(scheme)
         if hint:
             raise DriverNotInstalledError(f"{scheme}:// needs: pip install {hint}")
-        broken = [p for p in self.plugins if p.error]
+        broken = [p for p in self._plugins if p.error]
         extra = ""
         if broken:
             extra = "; note: plugin(s) " + ", ".join(f"{p.name!r} ({p.error})" for p in broken) + " failed to load"

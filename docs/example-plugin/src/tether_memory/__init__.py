@@ -1,0 +1,33 @@
+"""A complete tether driver in one module: fsspec's ``memory://`` filesystem.
+
+Everything else (resolve, list, boundary rule, caps, download, upload,
+catalog primitives) comes from :class:`tether.Driver`'s fsspec defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tether
+
+
+class MemoryDriver(tether.Driver):
+    schemes = ("memory",)
+    description = "fsspec in-memory filesystem (per process)"
+
+    def make_filesystem(self, bucket: str | None, options: dict[str, Any]):  # noqa: ANN201
+        from fsspec.implementations.memory import MemoryFileSystem  # lazy: keep import tether light
+
+        return MemoryFileSystem()
+
+    # fsspec's memory paths start with "/"; tether's driver paths do not.
+    def fs_path(self, path: str) -> str:
+        return "/" + path
+
+    def from_fs_path(self, name: str) -> str:
+        return name.lstrip("/")
+
+
+@tether.hookimpl
+def tether_register_drivers() -> list[type[tether.Driver]]:
+    return [MemoryDriver]
