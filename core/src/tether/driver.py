@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
@@ -234,12 +236,14 @@ class Driver:
         return out
 
     def glob(self, pattern: str, *, max_objects: int = DEFAULT_MAX_OBJECTS) -> list[RemoteObject]:
-        fs = self.fs(pattern)
-        found = fs.glob(self.fs_path(pattern), detail=True)
-        out = [self.object_from_info(i) for i in found.values() if i.get("type") != "directory"]
-        out = [o for o in out if not o.path.endswith("/")]
+        """Objects matching ``pattern``: ``*`` stays within one folder, ``**``
+        crosses folders. Costs one listing of the pattern's fixed leading folder."""
+        static = pattern.split("*", 1)[0]
+        base = static.rsplit("/", 1)[0] + "/" if "/" in static else ""
+        rx = glob_regex(pattern)
+        listed = self.list(self.uri_of(base), max_objects=sys.maxsize)
+        out = [o for o in listed if rx.fullmatch(o.path)]
         check_cap(len(out), max_objects, self.uri_of(pattern))
-        out.sort(key=lambda o: o.path)
         return out
 
     def stat_path(self, path: str) -> RemoteObject | None:
@@ -336,6 +340,25 @@ def check_cap(count: int, max_objects: int, uri: str) -> None:
         raise TooManyObjectsError(
             f"{redact(uri)} holds {count} objects, more than max_objects={max_objects}; "
             "raise max_objects or narrow the prefix (nothing was recorded)")
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    parts = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            parts.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            parts.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            parts.append("[^/]*")
+            i += 1
+        else:
+            parts.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(parts), re.DOTALL)
 
 
 def local_abspath(path: str) -> str:

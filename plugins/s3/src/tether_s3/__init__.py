@@ -1,0 +1,432 @@
+"""tether-s3: the S3 driver (``s3://``, ``s3a://``), a thin adapter over s3fs.
+
+s3fs provides the session: credentials (environment, profiles, instance
+roles), endpoint, retries, the event loop. tether calls the S3 API through
+``S3FileSystem._call_s3`` with explicit ``Bucket``/``Key`` so keys containing
+``?``, ``#`` or ``%`` are never re-parsed as paths, and so it can use what
+s3fs's file API does not expose:
+
+* one paginated ListObjectsV2 (1,000 keys a page) per prefix, or
+  ListObjectVersions on a versioned bucket so every version id comes from the
+  listing itself;
+* GetObject pinned to the recorded ``VersionId``, else conditioned on the
+  recorded ETag (``If-Match``) so a changed object is a drift error;
+* PutObject with ``If-None-Match: *`` for the catalog's version claims.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from tether import hookimpl
+from tether.checksums import b64_to_hex
+from tether.driver import Driver, Resolution, check_cap, iso_time
+from tether.errors import (
+    AccessDeniedError,
+    AlreadyExistsError,
+    ConfigError,
+    DriftError,
+    InvalidURIError,
+    ObjectNotFoundError,
+    StorageError,
+    VersionGoneError,
+)
+from tether.models import Asset, RemoteObject
+from tether.uris import redact
+
+__all__ = ["S3Driver"]
+
+_VERSION_PIN_RE = re.compile(r"^(?P<path>.+)\?versionId=(?P<vid>[^/?&#]+)$")
+
+#: Options tether understands for s3 (``tether.configure("s3", ...)``,
+#: ``TETHER_S3_<OPTION>`` or ``[s3]`` in config.toml).
+OPTIONS = {
+    "endpoint_url", "region", "profile", "addressing_style", "max_attempts", "connect_timeout",
+    "read_timeout", "verify", "anon", "key", "secret", "token", "requester_pays",
+    "max_pool_connections", "additional_checksums",
+}
+_ADDITIONAL = {"ChecksumSHA256": "sha256", "ChecksumSHA1": "sha1", "ChecksumCRC32C": "crc32c",
+               "ChecksumCRC32": "crc32", "ChecksumCRC64NVME": "crc64nvme"}
+
+
+def _error_code(exc: BaseException) -> tuple[str | None, int | None]:
+    """The S3 error code and HTTP status behind an exception (s3fs wraps them)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        resp = getattr(seen, "response", None)
+        if isinstance(resp, dict) and "Error" in resp:
+            status = resp.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return resp["Error"].get("Code"), status
+        name = type(seen).__name__
+        if name in ("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"):
+            return "NoCredentials", None
+        seen = seen.__cause__ or seen.__context__
+    return None, None
+
+
+def _translate(exc: BaseException, uri: str, *, asset: Asset | None = None,
+               create: bool = False) -> BaseException:
+    code, status = _error_code(exc)
+    where = f"asset {asset.logical_path!r} ({redact(uri)})" if asset else redact(uri)
+    if code in ("NoSuchVersion",) or (code == "InvalidArgument" and asset and asset.version_id):
+        return VersionGoneError(f"{where}: recorded version {asset.version_id if asset else ''} no longer exists")
+    if code in ("NoSuchKey", "NotFound", "404") or status == 404:
+        if asset is not None and asset.version_id:
+            return VersionGoneError(f"{where}: recorded version {asset.version_id} no longer exists")
+        if code == "NoSuchBucket":
+            return ObjectNotFoundError(f"{where}: no such bucket")
+        return ObjectNotFoundError(f"{where}: no such object")
+    if code == "NoSuchBucket":
+        return ObjectNotFoundError(f"{where}: no such bucket")
+    if code in ("PreconditionFailed", "412") or status == 412:
+        if create:
+            return AlreadyExistsError(f"{where} already exists")
+        return DriftError(f"{where} changed since it was logged (ETag no longer matches) and no "
+                          "version id pins the recorded bytes")
+    if code == "NoCredentials":
+        return AccessDeniedError(f"{where}: no AWS credentials found (environment, profile or instance role)")
+    if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403", "AllAccessDisabled") \
+            or status == 403:
+        return AccessDeniedError(f"{where}: access denied ({code})")
+    if isinstance(exc, FileNotFoundError):
+        return ObjectNotFoundError(f"{where}: no such object")
+    if isinstance(exc, PermissionError):
+        return AccessDeniedError(f"{where}: access denied")
+    if isinstance(exc, FileExistsError) and create:
+        return AlreadyExistsError(f"{where} already exists")
+    return StorageError(f"{where}: S3 request failed ({code or type(exc).__name__})")
+
+
+def _etag(raw: str | None) -> str | None:
+    return raw.strip('"') if raw else None
+
+
+class S3Driver(Driver):
+    schemes = ("s3", "s3a")
+    description = "Amazon S3 and S3-compatible object stores, over s3fs"
+    bucketed = True
+    default_workers = 32
+    part_size = 16 * 1024 * 1024
+
+    def __init__(self, scheme: str | None = None) -> None:
+        super().__init__(scheme)
+        self._bucket_facts: dict[tuple[str, str], Any] = {}
+        self._facts_lock = threading.Lock()
+
+    # ---------------------------------------------------------------- session
+    def make_filesystem(self, bucket: str | None, options: dict[str, Any]):  # noqa: ANN201
+        import s3fs  # lazy: keeps `import tether` free of boto
+
+        unknown = set(options) - OPTIONS
+        if unknown:
+            raise ConfigError(f"unknown s3 option(s) {sorted(unknown)}; known: {sorted(OPTIONS)}")
+        from tether.config import bool_option
+
+        config_kwargs: dict[str, Any] = {
+            "max_pool_connections": int(options.get("max_pool_connections", 64)),
+            "retries": {"max_attempts": int(options.get("max_attempts", 5)), "mode": "standard"},
+        }
+        for t in ("connect_timeout", "read_timeout"):
+            if t in options:
+                config_kwargs[t] = float(options[t])
+        if "addressing_style" in options:
+            config_kwargs["s3"] = {"addressing_style": options["addressing_style"]}
+        client_kwargs: dict[str, Any] = {}
+        if "region" in options:
+            client_kwargs["region_name"] = options["region"]
+        if "verify" in options:
+            v = options["verify"]
+            client_kwargs["verify"] = v if isinstance(v, str) and v.lower() not in (
+                "true", "false", "0", "1") else bool_option(v)
+        kwargs: dict[str, Any] = {
+            "anon": bool_option(options.get("anon", False)),
+            "config_kwargs": config_kwargs,
+            "client_kwargs": client_kwargs,
+            "skip_instance_cache": True,
+            "use_listings_cache": False,
+            "requester_pays": bool_option(options.get("requester_pays", False)),
+        }
+        for ours, theirs in (("endpoint_url", "endpoint_url"), ("profile", "profile"), ("key", "key"),
+                             ("secret", "secret"), ("token", "token")):
+            if options.get(ours):
+                kwargs[theirs] = options[ours]
+        return s3fs.S3FileSystem(**kwargs)
+
+    def _options(self, bucket: str) -> dict[str, Any]:
+        from tether.config import driver_options
+
+        return driver_options("s3", bucket)
+
+    def _call(self, bucket: str, method: str, **kw: Any) -> Any:
+        from fsspec.asyn import sync
+
+        fs = self.fs(bucket)
+        return sync(fs.loop, fs._call_s3, method, Bucket=bucket, **kw)
+
+    def _get_bytes(self, bucket: str, **kw: Any) -> bytes:
+        from fsspec.asyn import sync
+
+        fs = self.fs(bucket)
+
+        async def go() -> bytes:
+            resp = await fs._call_s3("get_object", Bucket=bucket, **kw)
+            body = resp["Body"]
+            try:
+                return await body.read()
+            finally:
+                body.close()
+
+        return sync(fs.loop, go)
+
+    @staticmethod
+    def split(path: str) -> tuple[str, str]:
+        bucket, _, key = path.partition("/")
+        return bucket, key
+
+    # ---------------------------------------------------------- bucket facts
+    def _fact(self, bucket: str, name: str, compute: Any) -> Any:
+        with self._facts_lock:
+            if (bucket, name) in self._bucket_facts:
+                return self._bucket_facts[(bucket, name)]
+        value = compute()
+        with self._facts_lock:
+            self._bucket_facts[(bucket, name)] = value
+        return value
+
+    def versioned(self, bucket: str) -> bool:
+        """True when the bucket keeps versions (Enabled or Suspended): then the
+        listing must come from ListObjectVersions to carry version ids."""
+        def compute() -> bool:
+            try:
+                resp = self._call(bucket, "get_bucket_versioning")
+            except Exception:  # noqa: BLE001 - no permission to ask: list without versions
+                return False
+            return resp.get("Status") in ("Enabled", "Suspended")
+
+        return bool(self._fact(bucket, "versioned", compute))
+
+    def etag_is_md5(self, bucket: str) -> bool:
+        """ETags of single-part uploads are MD5s, except under SSE-KMS / SSE-C."""
+        def compute() -> bool:
+            try:
+                resp = self._call(bucket, "get_bucket_encryption")
+            except Exception:  # noqa: BLE001 - no default encryption config (or not allowed to read it)
+                return True
+            rules = resp.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+            algos = {r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules}
+            return not any(a and "kms" in a for a in algos)
+
+        return bool(self._fact(bucket, "etag_md5", compute))
+
+    # ---------------------------------------------------------------- objects
+    def _object(self, bucket: str, key: str, *, size: int, etag: str | None, version_id: str | None,
+                modified: Any, extra: dict[str, str] | None = None, sse: str | None = None) -> RemoteObject:
+        sums: dict[str, str] = {}
+        if etag:
+            sums["etag"] = etag
+            if "-" not in etag and re.fullmatch(r"[0-9a-f]{32}", etag) and self.etag_is_md5(bucket) \
+                    and not (sse and "kms" in sse):
+                sums["md5"] = etag
+        sums.update(extra or {})
+        path = f"{bucket}/{key}"
+        return RemoteObject(uri=self.uri_of(path), path=path, size=int(size), checksums=sums,
+                            version_id=version_id, last_modified=iso_time(modified))
+
+    def _head(self, bucket: str, key: str, version_id: str | None = None) -> RemoteObject | None:
+        kw: dict[str, Any] = {"Key": key, "ChecksumMode": "ENABLED"}
+        if version_id:
+            kw["VersionId"] = version_id
+        uri = self.uri_of(f"{bucket}/{key}")
+        try:
+            resp = self._call(bucket, "head_object", **kw)
+        except Exception as exc:  # noqa: BLE001
+            err = _translate(exc, uri)
+            if isinstance(err, ObjectNotFoundError) and not version_id:
+                return None
+            if isinstance(err, ObjectNotFoundError):
+                raise VersionGoneError(f"{redact(uri)}: no version {version_id}") from None
+            raise err from None
+        extra = {}
+        if resp.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT":
+            for field, kind in _ADDITIONAL.items():
+                value = resp.get(field)
+                if value and "-" not in value:
+                    extra[kind] = b64_to_hex(value)
+        vid = resp.get("VersionId")
+        return self._object(bucket, key, size=resp.get("ContentLength", 0), etag=_etag(resp.get("ETag")),
+                            version_id=vid if vid and (version_id or self.versioned(bucket)) else None,
+                            modified=resp.get("LastModified"), extra=extra,
+                            sse=resp.get("ServerSideEncryption"))
+
+    def stat_path(self, path: str) -> RemoteObject | None:
+        bucket, key = self.split(path)
+        if not key or key.endswith("/"):
+            return None
+        m = _VERSION_PIN_RE.match(key)
+        if m:
+            return self._head(bucket, m.group("path"), m.group("vid"))
+        return self._head(bucket, key)
+
+    def resolve(self, uri: str, *, max_objects: int = 10_000, glob: bool | None = None) -> Resolution:
+        path = self.path_of(uri)
+        bucket, key = self.split(path)
+        if not bucket or not re.fullmatch(r"[a-z0-9][a-z0-9.\-_]{1,254}", bucket):
+            raise InvalidURIError(f"{redact(uri)!r}: invalid bucket name {bucket!r}")
+        return super().resolve(uri, max_objects=max_objects, glob=glob)
+
+    def enrich(self, objects: list[RemoteObject]) -> list[RemoteObject]:
+        """Listings carry ETags; additional checksums (SHA256, CRC32C ...) cost a
+        HEAD per object, so they are fetched only with ``additional_checksums=true``."""
+        from tether.config import bool_option
+
+        if not objects:
+            return objects
+        bucket = self.split(objects[0].path)[0]
+        if not bool_option(self._options(bucket).get("additional_checksums", False)):
+            return objects
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(o: RemoteObject) -> RemoteObject:
+            if any(k in o.checksums for k in ("sha256", "crc32c", "sha1")):
+                return o
+            b, k = self.split(o.path)
+            fresh = self._head(b, k, o.version_id)
+            return fresh or o
+
+        with ThreadPoolExecutor(self.default_workers) as pool:
+            return list(pool.map(one, objects))
+
+    def list(self, uri: str, *, max_objects: int = 10_000) -> list[RemoteObject]:
+        """One paginated listing: ListObjectVersions on versioned buckets (the
+        live version of each key, with its id), else ListObjectsV2."""
+        path = self.path_of(uri)
+        bucket, prefix = self.split(path)
+        out: list[RemoteObject] = []
+        try:
+            if self.versioned(bucket):
+                kw: dict[str, Any] = {"Prefix": prefix, "MaxKeys": 1000}
+                while True:
+                    resp = self._call(bucket, "list_object_versions", **kw)
+                    for v in resp.get("Versions", []):
+                        if v.get("IsLatest") and not v["Key"].endswith("/"):
+                            out.append(self._object(bucket, v["Key"], size=v.get("Size", 0),
+                                                    etag=_etag(v.get("ETag")), version_id=v.get("VersionId"),
+                                                    modified=v.get("LastModified")))
+                    if not resp.get("IsTruncated"):
+                        break
+                    kw["KeyMarker"] = resp.get("NextKeyMarker")
+                    kw["VersionIdMarker"] = resp.get("NextVersionIdMarker")
+            else:
+                kw = {"Prefix": prefix, "MaxKeys": 1000}
+                while True:
+                    resp = self._call(bucket, "list_objects_v2", **kw)
+                    for o in resp.get("Contents", []):
+                        if not o["Key"].endswith("/"):
+                            out.append(self._object(bucket, o["Key"], size=o.get("Size", 0),
+                                                    etag=_etag(o.get("ETag")), version_id=None,
+                                                    modified=o.get("LastModified")))
+                    if not resp.get("IsTruncated"):
+                        break
+                    kw["ContinuationToken"] = resp["NextContinuationToken"]
+        except Exception as exc:  # noqa: BLE001
+            raise _translate(exc, uri) from None
+        check_cap(len(out), max_objects, uri)
+        out.sort(key=lambda o: o.path)
+        return out
+
+    # ---------------------------------------------------------------- transfer
+    def read_range(self, asset: Asset, start: int, end: int) -> bytes:
+        assert asset.uri is not None
+        bucket, key = self.split(self.path_of(asset.uri))
+        kw: dict[str, Any] = {"Key": key, "Range": f"bytes={start}-{end - 1}"}
+        if asset.version_id:
+            kw["VersionId"] = asset.version_id
+        elif asset.checksums.get("etag"):
+            kw["IfMatch"] = '"' + asset.checksums["etag"] + '"'
+        try:
+            return self._get_bytes(bucket, **kw)
+        except Exception as exc:  # noqa: BLE001
+            raise _translate(exc, asset.uri, asset=asset) from None
+
+    def upload(self, local_path: str, uri: str) -> RemoteObject:
+        from fsspec.asyn import sync
+
+        path = self.path_of(uri)
+        bucket, key = self.split(path)
+        fs = self.fs(bucket)
+        try:
+            # s3fs switches to multipart (in parallel parts) for large files.
+            sync(fs.loop, fs._put_file, local_path, path)
+        except Exception as exc:  # noqa: BLE001
+            raise _translate(exc, uri) from None
+        obj = self._head(bucket, key)
+        if obj is None:
+            raise StorageError(f"upload to {redact(uri)} left no object")
+        return obj
+
+    def checksum(self, uri: str, kinds: Any = ("sha256",)) -> dict[str, str]:
+        from tether.checksums import MultiHasher
+
+        obj = self.stat(uri)
+        h = MultiHasher(kinds)
+        asset = Asset.from_object("x", obj)
+        for s in range(0, obj.size, self.part_size):
+            h.update(self.read_range(asset, s, min(obj.size, s + self.part_size)))
+        return h.digests()
+
+    # ------------------------------------------------------- catalog primitives
+    def read_bytes(self, uri: str) -> bytes:
+        bucket, key = self.split(self.path_of(uri))
+        try:
+            return self._get_bytes(bucket, Key=key)
+        except Exception as exc:  # noqa: BLE001
+            raise _translate(exc, uri) from None
+
+    def write_bytes(self, uri: str, data: bytes, *, if_absent: bool = False) -> None:
+        bucket, key = self.split(self.path_of(uri))
+        kw: dict[str, Any] = {"Key": key, "Body": data}
+        if if_absent:
+            kw["IfNoneMatch"] = "*"
+        try:
+            self._call(bucket, "put_object", **kw)
+        except Exception as exc:  # noqa: BLE001
+            raise _translate(exc, uri, create=if_absent) from None
+
+    def list_names(self, uri: str) -> list[str]:
+        bucket, prefix = self.split(self.path_of(uri))
+        prefix = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
+        names: set[str] = set()
+        kw: dict[str, Any] = {"Prefix": prefix, "Delimiter": "/", "MaxKeys": 1000}
+        try:
+            while True:
+                resp = self._call(bucket, "list_objects_v2", **kw)
+                for o in resp.get("Contents", []):
+                    names.add(o["Key"][len(prefix):])
+                for p in resp.get("CommonPrefixes", []):
+                    names.add(p["Prefix"][len(prefix):].rstrip("/"))
+                if not resp.get("IsTruncated"):
+                    break
+                kw["ContinuationToken"] = resp["NextContinuationToken"]
+        except Exception as exc:  # noqa: BLE001
+            err = _translate(exc, uri)
+            if isinstance(err, ObjectNotFoundError):
+                return []
+            raise err from None
+        names.discard("")
+        return sorted(names)
+
+    def delete(self, uri: str) -> None:
+        bucket, key = self.split(self.path_of(uri))
+        try:
+            self._call(bucket, "delete_object", Key=key)
+        except Exception as exc:  # noqa: BLE001
+            err = _translate(exc, uri)
+            if not isinstance(err, ObjectNotFoundError):
+                raise err from None
+
+
+@hookimpl
+def tether_register_drivers() -> list[type[Driver]]:
+    return [S3Driver]

@@ -1,0 +1,183 @@
+"""The embedded catalog on real folders: versions, refs, aliases, tags, dedup, corruption."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+import tether
+from tether import errors
+
+
+def _log_folder(folder: Path, name: str = "ds", **kw) -> tether.ArtifactVersion:
+    art = tether.Artifact(name)
+    art.add_remote(str(folder))
+    return tether.Catalog().log(art, **kw)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    f = tmp_path / "data"
+    f.mkdir()
+    (f / "x.txt").write_text("x")
+    return f
+
+
+def test_versions_refs_and_errors(folder: Path) -> None:
+    v1 = _log_folder(folder, aliases=["prod"], tags=["baseline"])
+    (folder / "y.txt").write_text("y")
+    v2 = _log_folder(folder)
+    cat = tether.Catalog()
+    assert (v1.version, v2.version) == (1, 2)
+    assert cat.get("ds").version == 2
+    for ref in ("ds:1", "ds:v1", "ds@prod"):
+        assert cat.get(ref).version == 1
+    assert cat.get("ds:latest").version == 2
+    assert cat.get("ds:1").tags == ("baseline",) and cat.get("ds:1").aliases == ("prod",)
+    with pytest.raises(errors.UnknownArtifactError):
+        cat.get("nope")
+    with pytest.raises(errors.UnknownVersionError) as exc:
+        cat.get("ds", version=7)
+    assert isinstance(exc.value, KeyError) and "7" in str(exc.value)
+    with pytest.raises(errors.UnknownAliasError, match="prod"):
+        cat.get("ds@staging")
+    with pytest.raises(errors.UnknownVersionError):
+        cat.get("ds:abc")
+    with pytest.raises(errors.InvalidNameError):
+        tether.Artifact("../evil")
+
+
+def test_alias_move_remove_and_tags(folder: Path) -> None:
+    _log_folder(folder, aliases=["prod"])
+    (folder / "x.txt").write_text("changed")
+    _log_folder(folder)
+    cat = tether.Catalog()
+    cat.set_alias("ds", "prod", 2)
+    assert cat.aliases("ds") == {"prod": 2}
+    cat.remove_alias("ds", "prod")
+    assert cat.aliases("ds") == {}
+    with pytest.raises(errors.UnknownAliasError):
+        cat.remove_alias("ds", "prod")
+    with pytest.raises(errors.UnknownVersionError):
+        cat.set_alias("ds", "prod", 9)
+    with pytest.raises(errors.InvalidNameError):
+        cat.set_alias("ds", "latest", 1)
+    cat.add_tags("ds", 2, "good", "reviewed")
+    cat.remove_tags("ds", 2, "good")
+    assert cat.tags("ds", 2) == ["reviewed"]
+
+
+def test_identical_content_returns_existing_version(folder: Path) -> None:
+    v1 = _log_folder(folder)
+    v1b = _log_folder(folder, aliases=["again"])
+    assert v1b.version == 1 and v1b.aliases == ("again",)
+    assert [v.version for v in tether.Catalog().versions("ds")] == [1]
+
+
+def test_manifest_is_plain_json_readable_without_tether(folder: Path, _isolated_home: Path) -> None:
+    v = _log_folder(folder, aliases=["prod"])
+    claim = json.loads((_isolated_home / "artifacts/ds/versions/0000000001.json").read_text())
+    assert claim["schema"] == "tether.version/1" and claim["version"] == 1
+    manifest = json.loads((_isolated_home / "artifacts/ds" / claim["manifest"]).read_bytes())
+    assert manifest["schema"] == "tether.manifest/1"
+    (row,) = manifest["assets"]
+    assert row["path"] == "x.txt" and row["size"] == 1
+    assert row["checksums"]["sha256"] == v.assets[0].checksums["sha256"]
+
+
+def test_large_manifests_are_gzip_json(tmp_path: Path, _isolated_home: Path) -> None:
+    f = tmp_path / "many"
+    f.mkdir()
+    for i in range(1200):
+        (f / f"{i:05d}").write_bytes(b"")
+    v = _log_folder(f, "many")
+    claim = json.loads((_isolated_home / "artifacts/many/versions/0000000001.json").read_text())
+    assert claim["manifest"].endswith(".json.gz")
+    doc = json.loads(gzip.decompress((_isolated_home / "artifacts/many" / claim["manifest"]).read_bytes()))
+    assert len(doc["assets"]) == 1200 == len(v.assets)
+
+
+def test_corrupted_or_foreign_manifests_are_rejected(folder: Path, _isolated_home: Path) -> None:
+    _log_folder(folder)
+    claim_path = _isolated_home / "artifacts/ds/versions/0000000001.json"
+    claim = json.loads(claim_path.read_text())
+    manifest_path = _isolated_home / "artifacts/ds" / claim["manifest"]
+    manifest_path.write_bytes(manifest_path.read_bytes().replace(b'"x.txt"', b'"../x.txt"'))
+    with pytest.raises(errors.ManifestError, match="does not match its checksum"):
+        tether.Catalog().get("ds:1")
+    claim_path.write_text("{not json")
+    with pytest.raises(errors.ManifestError, match="not valid JSON"):
+        tether.Catalog().get("ds:1")
+
+
+@pytest.mark.parametrize("mutate,message", [
+    (lambda d: d.update(schema="tether.manifest/99"), "unsupported schema"),
+    (lambda d: d["assets"][0].update(size=-1), "invalid size"),
+    (lambda d: d["assets"][0].update(path="../../etc/passwd"), "'..'"),
+    (lambda d: d["assets"][0]["checksums"].update(whirlpool="00"), "unknown checksum kinds"),
+])
+def test_manifest_validation(mutate, message) -> None:
+    from tether.models import Manifest
+
+    doc = {"schema": "tether.manifest/1", "name": "n", "type": "t", "assets": [
+        {"path": "a", "uri": "file:///a", "size": 1, "checksums": {"sha256": "00"}}]}
+    mutate(doc)
+    with pytest.raises(errors.ManifestError, match=message):
+        Manifest.from_dict(doc, where="test")
+
+
+def test_unchanged_files_are_not_rehashed(folder: Path, monkeypatch) -> None:
+    old = time.time() - 60
+    os.utime(folder / "x.txt", (old, old))
+    _log_folder(folder)
+    import tether_local
+
+    calls: list[str] = []
+    real = tether_local.hash_file
+    monkeypatch.setattr(tether_local, "hash_file", lambda p, *a, **k: calls.append(p) or real(p, *a, **k))
+    (folder / "new.txt").write_text("new")
+    _log_folder(folder)
+    assert calls == [str(folder / "new.txt")]
+
+
+def test_uploaded_files_are_content_addressed_and_deduplicated(tmp_path: Path, _isolated_home: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a").write_bytes(b"same")
+    (src / "b").write_bytes(b"same")
+    art = tether.Artifact("up")
+    art.add(src, "inputs")
+    v = tether.Catalog().log(art)
+    assert {a.logical_path for a in v.assets} == {"inputs/a", "inputs/b"}
+    assert len({a.uri for a in v.assets}) == 1
+    stored = list((_isolated_home / "objects").rglob("*"))
+    assert len([p for p in stored if p.is_file()]) == 1
+    (src / "a").write_bytes(b"edited after logging")
+    v.download(tmp_path / "out")
+    assert (tmp_path / "out/inputs/a").read_bytes() == b"same"
+
+
+def _log_in_process(args: tuple[str, str, int]) -> int:
+    home, folder, i = args
+    os.environ["TETHER_HOME"] = home
+    src = Path(folder) / f"f{i}"
+    src.write_text(str(i))
+    art = tether.Artifact("racing")
+    art.add_remote(str(src))
+    return tether.Catalog().log(art).version
+
+
+def test_sixteen_processes_get_sixteen_versions(tmp_path: Path, _isolated_home: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(16) as pool:
+        got = pool.map(_log_in_process, [(str(_isolated_home), str(tmp_path), i) for i in range(16)])
+    assert sorted(got) == list(range(1, 17))
+    cat = tether.Catalog()
+    uris = {cat.get("racing", version=n).assets[0].uri for n in range(1, 17)}
+    assert len(uris) == 16
