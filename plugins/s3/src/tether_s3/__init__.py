@@ -31,6 +31,7 @@ from tether.errors import (
     InvalidURIError,
     ObjectNotFoundError,
     StorageError,
+    TetherError,
     VersionGoneError,
 )
 from tether.models import Asset, RemoteObject
@@ -68,6 +69,8 @@ def _error_code(exc: BaseException) -> tuple[str | None, int | None]:
 
 def _translate(exc: BaseException, uri: str, *, asset: Asset | None = None,
                create: bool = False) -> BaseException:
+    if isinstance(exc, TetherError):
+        return exc  # already ours (a ConfigError from building the client, ...)
     code, status = _error_code(exc)
     where = f"asset {asset.logical_path!r} ({redact(uri)})" if asset else redact(uri)
     if code in ("NoSuchVersion",) or (code == "InvalidArgument" and asset and asset.version_id):

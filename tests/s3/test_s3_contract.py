@@ -1,0 +1,31 @@
+"""The S3 driver against the driver contract, on moto's real S3 server."""
+
+from __future__ import annotations
+
+import pytest
+
+from tether.testing import DriverContract
+
+
+class TestS3Contract(DriverContract):
+    supports_versions = False
+
+    @pytest.fixture
+    def base_uri(self, bucket: str) -> str:
+        return f"s3://{bucket}/base"
+
+
+class TestS3VersionedContract(DriverContract):
+    supports_versions = True
+
+    @pytest.fixture
+    def base_uri(self, versioned_bucket: str) -> str:
+        return f"s3://{versioned_bucket}"
+
+
+class TestS3aAliasContract(DriverContract):
+    """s3a:// is an alias: same objects, recorded as s3://."""
+
+    @pytest.fixture
+    def base_uri(self, bucket: str) -> str:
+        return f"s3a://{bucket}/alias"
