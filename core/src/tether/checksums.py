@@ -41,7 +41,8 @@ class _Crc32c:
 
     def update(self, data: bytes) -> None:
         if self._fast:
-            self._impl.update(data)
+            # the C extension takes only read-only buffers (bytes), not memoryviews
+            self._impl.update(data if isinstance(data, bytes) else bytes(data))
         else:
             self._crc = _crc32c_py(self._crc, data)
 

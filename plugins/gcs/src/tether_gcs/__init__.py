@@ -1,0 +1,331 @@
+"""tether-gcs: the Google Cloud Storage driver (``gs://``, ``gcs://``), over gcsfs.
+
+gcsfs provides the session (Google auth, endpoint, retries, event loop);
+tether calls the JSON API through ``GCSFileSystem._call`` with the bucket and
+object name as separate, fully quoted arguments, so names containing ``#``
+(gcsfs's own generation separator), ``?`` or ``%`` round-trip exactly.
+
+* one paginated objects.list per prefix records name, size, md5Hash, crc32c,
+  generation and updated: no request per object;
+* every object's generation is recorded as its version id; downloads ask for
+  exactly that generation. If it is gone, a versioned bucket means the
+  recorded version was deleted (VersionGoneError); an unversioned one means
+  the object changed or was deleted since it was logged (DriftError);
+* crc32c (and md5 when present; composite objects have none) are verified
+  while streaming;
+* the catalog's version claims are small uploads with ``ifGenerationMatch=0``.
+
+Against an emulator (``STORAGE_EMULATOR_HOST`` or an ``endpoint_url``) the
+plain ``gcsfs.core.GCSFileSystem`` is used: gcsfs's experimental
+hierarchical-namespace probe would stall every call there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from typing import Any
+
+from tether import hookimpl
+from tether.checksums import b64_to_hex
+from tether.driver import Driver, check_cap, iso_time
+from tether.errors import (
+    AccessDeniedError,
+    AlreadyExistsError,
+    ConfigError,
+    DriftError,
+    ObjectNotFoundError,
+    StorageError,
+    TetherError,
+    VersionGoneError,
+)
+from tether.models import Asset, RemoteObject
+from tether.uris import redact
+
+__all__ = ["GCSDriver"]
+
+OPTIONS = {"endpoint_url", "project", "token", "requester_pays", "timeout"}
+_GENERATION_PIN_RE = re.compile(r"^(?P<name>.+)#(?P<gen>\d+)$")
+SIMPLE_UPLOAD_MAX = 8 * 1024 * 1024
+
+
+def _translate(exc: BaseException, uri: str, *, asset: Asset | None = None,
+               create: bool = False) -> BaseException:
+    if isinstance(exc, TetherError):
+        return exc
+    where = f"asset {asset.logical_path!r} ({redact(uri)})" if asset else redact(uri)
+    if isinstance(exc, FileExistsError):  # gcsfs maps 412 here
+        if create:
+            return AlreadyExistsError(f"{where} already exists")
+        return DriftError(f"{where} changed since it was logged")
+    if isinstance(exc, FileNotFoundError):
+        return ObjectNotFoundError(f"{where}: no such object")
+    code = getattr(exc, "code", None)
+    text = str(exc)
+    if code in (401, 403) or text.startswith("Forbidden") or isinstance(exc, PermissionError):
+        return AccessDeniedError(f"{where}: access denied ({code or 'forbidden'})")
+    name = type(exc).__name__
+    if name in ("DefaultCredentialsError", "RefreshError", "TransportError") or "credentials" in text.lower():
+        return AccessDeniedError(f"{where}: no usable Google credentials ({name})")
+    return StorageError(f"{where}: GCS request failed ({name})")
+
+
+class GCSDriver(Driver):
+    schemes = ("gs", "gcs")
+    description = "Google Cloud Storage, over gcsfs"
+    bucketed = True
+    default_workers = 32
+    part_size = 16 * 1024 * 1024
+
+    def __init__(self, scheme: str | None = None) -> None:
+        super().__init__(scheme)
+        self._versioned: dict[str, bool] = {}
+        self._lock2 = threading.Lock()
+
+    # ---------------------------------------------------------------- session
+    def make_filesystem(self, bucket: str | None, options: dict[str, Any]):  # noqa: ANN201
+        unknown = set(options) - OPTIONS
+        if unknown:
+            raise ConfigError(f"unknown gs option(s) {sorted(unknown)}; known: {sorted(OPTIONS)}")
+        endpoint = options.get("endpoint_url") or os.environ.get("STORAGE_EMULATOR_HOST")
+        emulator = bool(endpoint) and "googleapis.com" not in str(endpoint)
+        if emulator:
+            os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+        import gcsfs.core  # lazy: keeps `import tether` free of google libraries
+
+        from tether.config import bool_option
+
+        cls = gcsfs.core.GCSFileSystem if emulator else __import__("gcsfs").GCSFileSystem
+        kwargs: dict[str, Any] = {"skip_instance_cache": True, "use_listings_cache": False,
+                                  "version_aware": False,
+                                  "requester_pays": bool_option(options.get("requester_pays", False))}
+        if options.get("endpoint_url"):
+            kwargs["endpoint_url"] = options["endpoint_url"]
+        if options.get("project"):
+            kwargs["project"] = options["project"]
+        if options.get("token"):
+            kwargs["token"] = options["token"]
+        elif emulator:
+            kwargs["token"] = "anon"
+        if options.get("timeout"):
+            kwargs["timeout"] = float(options["timeout"])
+        try:
+            return cls(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - a bad token file, no default credentials ...
+            raise AccessDeniedError(f"gs://{bucket or ''}: cannot set up Google credentials "
+                                    f"({type(exc).__name__})") from None
+
+    def _run(self, bucket: str, fn: Any, *args: Any, **kw: Any) -> Any:
+        from fsspec.asyn import sync
+
+        fs = self.fs(bucket)
+        return sync(fs.loop, fn, fs, *args, **kw)
+
+    def _json(self, bucket: str, method: str, path: str, *args: str, **params: Any) -> Any:
+        async def go(fs: Any) -> Any:
+            return await fs._call(method, path, *args, json_out=True, **params)
+
+        return self._run(bucket, go)
+
+    @staticmethod
+    def split(path: str) -> tuple[str, str]:
+        bucket, _, name = path.partition("/")
+        return bucket, name
+
+    def versioned(self, bucket: str) -> bool:
+        with self._lock2:
+            if bucket in self._versioned:
+                return self._versioned[bucket]
+        try:
+            meta = self._json(bucket, "GET", "b/{}", bucket)
+            value = bool(meta.get("versioning", {}).get("enabled"))
+        except Exception:  # noqa: BLE001 - cannot read bucket metadata: treat as unversioned
+            value = False
+        with self._lock2:
+            self._versioned[bucket] = value
+        return value
+
+    # ---------------------------------------------------------------- objects
+    def _object(self, bucket: str, item: dict[str, Any]) -> RemoteObject:
+        sums: dict[str, str] = {}
+        if item.get("md5Hash"):
+            sums["md5"] = b64_to_hex(item["md5Hash"])
+        if item.get("crc32c"):
+            sums["crc32c"] = b64_to_hex(item["crc32c"])
+        if item.get("etag"):
+            sums["etag"] = item["etag"]
+        path = f"{bucket}/{item['name']}"
+        gen = item.get("generation")
+        return RemoteObject(uri=self.uri_of(path), path=path, size=int(item.get("size", 0)), checksums=sums,
+                            version_id=str(gen) if gen else None, last_modified=iso_time(item.get("updated")))
+
+    def _meta(self, bucket: str, name: str, generation: str | None = None) -> RemoteObject | None:
+        params = {"generation": generation} if generation else {}
+        uri = self.uri_of(f"{bucket}/{name}")
+        try:
+            item = self._json(bucket, "GET", "b/{}/o/{}", bucket, name, **params)
+        except Exception as exc:  # noqa: BLE001
+            err = _translate(exc, uri)
+            if isinstance(err, ObjectNotFoundError):
+                return None
+            raise err from None
+        return self._object(bucket, item)
+
+    def stat_path(self, path: str) -> RemoteObject | None:
+        bucket, name = self.split(path)
+        if not name or name.endswith("/"):
+            return None
+        m = _GENERATION_PIN_RE.match(name)
+        if m:
+            pinned = self._meta(bucket, m.group("name"), m.group("gen"))
+            if pinned is not None:
+                return pinned
+        return self._meta(bucket, name)
+
+    def list(self, uri: str, *, max_objects: int = 10_000) -> list[RemoteObject]:
+        """One paginated objects.list (1,000 a page): live objects with their generations."""
+        bucket, prefix = self.split(self.path_of(uri))
+        out: list[RemoteObject] = []
+        params: dict[str, Any] = {"prefix": prefix, "maxResults": 1000}
+        try:
+            while True:
+                page = self._json(bucket, "GET", "b/{}/o", bucket, **params)
+                for item in page.get("items", []):
+                    if not item["name"].endswith("/"):
+                        out.append(self._object(bucket, item))
+                token = page.get("nextPageToken")
+                if not token:
+                    break
+                params["pageToken"] = token
+        except Exception as exc:  # noqa: BLE001
+            err = _translate(exc, uri)
+            if isinstance(err, ObjectNotFoundError):
+                raise ObjectNotFoundError(f"{redact(uri)}: no such bucket") from None
+            raise err from None
+        check_cap(len(out), max_objects, uri)
+        out.sort(key=lambda o: o.path)
+        return out
+
+    # ---------------------------------------------------------------- transfer
+    def read_range(self, asset: Asset, start: int, end: int) -> bytes:
+        assert asset.uri is not None
+        bucket, name = self.split(self.path_of(asset.uri))
+        params: dict[str, Any] = {"alt": "media"}
+        if asset.version_id:
+            params["generation"] = asset.version_id
+
+        async def go(fs: Any) -> bytes:
+            _, body = await fs._call("GET", "b/{}/o/{}", bucket, name,
+                                     headers={"Range": f"bytes={start}-{end - 1}"}, **params)
+            return body
+
+        try:
+            return self._run(bucket, go)
+        except Exception as exc:  # noqa: BLE001
+            err = _translate(exc, asset.uri, asset=asset)
+            if isinstance(err, ObjectNotFoundError) and asset.version_id:
+                if self.versioned(bucket):
+                    raise VersionGoneError(f"asset {asset.logical_path!r} ({redact(asset.uri)}): recorded "
+                                           f"generation {asset.version_id} no longer exists") from None
+                raise DriftError(f"asset {asset.logical_path!r} ({redact(asset.uri)}) changed or was deleted "
+                                 f"since it was logged (generation {asset.version_id} is gone and the bucket "
+                                 "keeps no old versions)") from None
+            raise err from None
+
+    def _simple_upload(self, bucket: str, name: str, data: bytes, *, create: bool) -> dict[str, Any]:
+        from gcsfs.core import simple_upload
+
+        return self._run(bucket, lambda fs: simple_upload(fs, bucket, name, data,
+                                                          mode="create" if create else "overwrite"))
+
+    def upload(self, local_path: str, uri: str) -> RemoteObject:
+        path = self.path_of(uri)
+        bucket, name = self.split(path)
+        try:
+            if os.path.getsize(local_path) <= SIMPLE_UPLOAD_MAX:
+                with open(local_path, "rb") as f:
+                    item = self._simple_upload(bucket, name, f.read(), create=False)
+                return self._object(bucket, item)
+            fs = self.fs(bucket)
+            from fsspec.asyn import sync
+
+            sync(fs.loop, fs._put_file, local_path, path)  # resumable upload in chunks
+        except Exception as exc:  # noqa: BLE001
+            raise _translate(exc, uri) from None
+        obj = self._meta(bucket, name)
+        if obj is None:
+            raise StorageError(f"upload to {redact(uri)} left no object")
+        return obj
+
+    def checksum(self, uri: str, kinds: Any = ("sha256",)) -> dict[str, str]:
+        from tether.checksums import MultiHasher
+
+        obj = self.stat(uri)
+        asset = Asset.from_object("x", obj)
+        h = MultiHasher(kinds)
+        for s in range(0, obj.size, self.part_size):
+            h.update(self.read_range(asset, s, min(obj.size, s + self.part_size)))
+        return h.digests()
+
+    # ------------------------------------------------------- catalog primitives
+    def read_bytes(self, uri: str) -> bytes:
+        bucket, name = self.split(self.path_of(uri))
+
+        async def go(fs: Any) -> bytes:
+            _, body = await fs._call("GET", "b/{}/o/{}", bucket, name, alt="media")
+            return body
+
+        try:
+            return self._run(bucket, go)
+        except Exception as exc:  # noqa: BLE001
+            raise _translate(exc, uri) from None
+
+    def write_bytes(self, uri: str, data: bytes, *, if_absent: bool = False) -> None:
+        # A single small request: the one upload shape on which the emulator,
+        # like GCS, honours ifGenerationMatch=0.
+        bucket, name = self.split(self.path_of(uri))
+        try:
+            self._simple_upload(bucket, name, data, create=if_absent)
+        except Exception as exc:  # noqa: BLE001
+            raise _translate(exc, uri, create=if_absent) from None
+
+    def list_names(self, uri: str) -> list[str]:
+        bucket, prefix = self.split(self.path_of(uri))
+        prefix = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
+        names: set[str] = set()
+        params: dict[str, Any] = {"prefix": prefix, "delimiter": "/", "maxResults": 1000}
+        try:
+            while True:
+                page = self._json(bucket, "GET", "b/{}/o", bucket, **params)
+                names.update(i["name"][len(prefix):] for i in page.get("items", []))
+                names.update(p[len(prefix):].rstrip("/") for p in page.get("prefixes", []))
+                token = page.get("nextPageToken")
+                if not token:
+                    break
+                params["pageToken"] = token
+        except Exception as exc:  # noqa: BLE001
+            err = _translate(exc, uri)
+            if isinstance(err, ObjectNotFoundError):
+                return []
+            raise err from None
+        names.discard("")
+        return sorted(names)
+
+    def delete(self, uri: str) -> None:
+        bucket, name = self.split(self.path_of(uri))
+
+        async def go(fs: Any) -> None:
+            await fs._call("DELETE", "b/{}/o/{}", bucket, name)
+
+        try:
+            self._run(bucket, go)
+        except Exception as exc:  # noqa: BLE001
+            err = _translate(exc, uri)
+            if not isinstance(err, ObjectNotFoundError):
+                raise err from None
+
+
+@hookimpl
+def tether_register_drivers() -> list[type[Driver]]:
+    return [GCSDriver]
