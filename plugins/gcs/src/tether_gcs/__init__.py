@@ -258,16 +258,6 @@ class GCSDriver(Driver):
             raise StorageError(f"upload to {redact(uri)} left no object")
         return obj
 
-    def checksum(self, uri: str, kinds: Any = ("sha256",)) -> dict[str, str]:
-        from tether.checksums import MultiHasher
-
-        obj = self.stat(uri)
-        asset = Asset.from_object("x", obj)
-        h = MultiHasher(kinds)
-        for s in range(0, obj.size, self.part_size):
-            h.update(self.read_range(asset, s, min(obj.size, s + self.part_size)))
-        return h.digests()
-
     # ------------------------------------------------------- catalog primitives
     def read_bytes(self, uri: str) -> bytes:
         bucket, name = self.split(self.path_of(uri))

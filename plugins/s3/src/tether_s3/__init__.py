@@ -369,16 +369,6 @@ class S3Driver(Driver):
             raise StorageError(f"upload to {redact(uri)} left no object")
         return obj
 
-    def checksum(self, uri: str, kinds: Any = ("sha256",)) -> dict[str, str]:
-        from tether.checksums import MultiHasher
-
-        obj = self.stat(uri)
-        h = MultiHasher(kinds)
-        asset = Asset.from_object("x", obj)
-        for s in range(0, obj.size, self.part_size):
-            h.update(self.read_range(asset, s, min(obj.size, s + self.part_size)))
-        return h.digests()
-
     # ------------------------------------------------------- catalog primitives
     def read_bytes(self, uri: str) -> bytes:
         bucket, key = self.split(self.path_of(uri))
