@@ -74,7 +74,7 @@ def test_alias_move_remove_and_tags(folder: Path) -> None:
 
 
 def test_identical_content_returns_existing_version(folder: Path) -> None:
-    v1 = _log_folder(folder)
+    _log_folder(folder)
     v1b = _log_folder(folder, aliases=["again"])
     assert v1b.version == 1 and v1b.aliases == ("again",)
     assert [v.version for v in tether.Catalog().versions("ds")] == [1]

@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
 
 import tether.config
 
-from ..servers import start_fake_gcs
+from ..servers import environ, start_fake_gcs
 
 
 @pytest.fixture(scope="session")
 def gcs_server():
-    # gcsfs's hierarchical-namespace probe stalls ~80 s per call on an emulator.
-    saved = {k: os.environ.get(k) for k in ("STORAGE_EMULATOR_HOST", "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT")}
     server = start_fake_gcs()
-    os.environ["STORAGE_EMULATOR_HOST"] = server.url  # the standard variable: no tether option needed
-    os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
     try:
-        yield server
+        # gcsfs's hierarchical-namespace probe stalls ~80 s per call on an emulator.
+        with environ(STORAGE_EMULATOR_HOST=server.url, GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT="false"):
+            yield server
     finally:
         server.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 class GCSAdmin:

@@ -9,7 +9,7 @@ import pytest
 
 import tether.config
 
-from ..servers import start_moto
+from ..servers import environ, start_moto
 
 S3_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -20,23 +20,16 @@ S3_ENV = {
 
 @pytest.fixture(scope="session")
 def moto_server():
-    saved = {k: os.environ.get(k) for k in [*S3_ENV, "AWS_ENDPOINT_URL_S3", "AWS_PROFILE",
-                                            "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"]}
     server = start_moto()
-    os.environ.update(S3_ENV)
-    os.environ["AWS_ENDPOINT_URL_S3"] = server.url  # the standard variable: drivers need no option
-    os.environ.pop("AWS_PROFILE", None)
-    os.environ["AWS_CONFIG_FILE"] = os.devnull
-    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
     try:
-        yield server
+        # The standard AWS variables: drivers need no tether option, and no
+        # profile or credentials file of the machine leaks into the tests.
+        with environ(**S3_ENV, AWS_ENDPOINT_URL_S3=server.url, AWS_PROFILE=None,
+                     AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+                     AWS_EC2_METADATA_DISABLED="true"):
+            yield server
     finally:
         server.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @pytest.fixture(scope="session")

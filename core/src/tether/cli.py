@@ -7,7 +7,6 @@ exit 2; Ctrl-C exits 130 after the download cleaned its temp files.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator

@@ -36,9 +36,12 @@ import attrs
 from . import config
 from .checksums import CHUNK, VERIFIABLE, MultiHasher
 from .errors import (
+    AccessDeniedError,
     AlreadyExistsError,
     InvalidURIError,
     ObjectNotFoundError,
+    StorageError,
+    TetherError,
     TooManyObjectsError,
 )
 from .models import Asset, RemoteObject
@@ -147,6 +150,25 @@ class Driver:
                 fs = self.make_filesystem(bucket, config.driver_options(self.canonical_scheme, bucket))
                 self._fs_cache[key] = fs
         return fs
+
+    def translate_error(self, exc: BaseException, uri: str, *, asset: Asset | None = None,
+                        create: bool = False) -> BaseException:
+        """Map a backend exception to a :mod:`tether.errors` type naming ``uri``.
+
+        Drivers override this with what their client raises (S3 error codes,
+        GCS HTTP statuses); the default knows the builtin ``OSError`` family."""
+        if isinstance(exc, TetherError):
+            return exc
+        where = f"asset {asset.logical_path!r} ({redact(uri)})" if asset else redact(uri)
+        if isinstance(exc, FileExistsError) and create:
+            return AlreadyExistsError(f"{where} already exists")
+        if isinstance(exc, FileNotFoundError):
+            return ObjectNotFoundError(f"{where}: no such object")
+        if isinstance(exc, PermissionError):
+            return AccessDeniedError(f"{where}: access denied")
+        if isinstance(exc, OSError):
+            return StorageError(f"{where}: {type(exc).__name__}: {exc}")
+        return exc
 
     # ------------------------------------------------------------------ objects
     def object_from_info(self, info: dict[str, Any]) -> RemoteObject:
@@ -291,10 +313,15 @@ class Driver:
             raise ObjectNotFoundError(f"asset {asset.logical_path!r}: {redact(asset.uri)} no longer exists") from None
 
     def upload(self, local_path: str, uri: str) -> RemoteObject:
-        """Store a local file at ``uri``; return the stored object (size, checksums, version)."""
+        """Store a local file at ``uri``; return the stored object (size, checksums, version).
+
+        fsspec's ``put_file`` picks the upload shape (multipart / resumable for
+        large files on S3 and GCS); the HEAD after it reads back what was stored."""
         path = self.path_of(uri)
-        fs = self.fs(path)
-        fs.put_file(local_path, self.fs_path(path))
+        try:
+            self.fs(path).put_file(local_path, self.fs_path(path))
+        except Exception as exc:  # noqa: BLE001 - becomes a tether error naming the URI
+            raise self.translate_error(exc, uri) from None
         obj = self.stat_path(path)
         if obj is None:
             raise ObjectNotFoundError(f"upload to {redact(uri)} left no object")

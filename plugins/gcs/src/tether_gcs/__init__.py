@@ -47,7 +47,6 @@ __all__ = ["GCSDriver"]
 
 OPTIONS = {"endpoint_url", "project", "token", "requester_pays", "timeout"}
 _GENERATION_PIN_RE = re.compile(r"^(?P<name>.+)#(?P<gen>\d+)$")
-SIMPLE_UPLOAD_MAX = 8 * 1024 * 1024
 
 
 def _translate(exc: BaseException, uri: str, *, asset: Asset | None = None,
@@ -239,24 +238,8 @@ class GCSDriver(Driver):
         return self._run(bucket, lambda fs: simple_upload(fs, bucket, name, data,
                                                           mode="create" if create else "overwrite"))
 
-    def upload(self, local_path: str, uri: str) -> RemoteObject:
-        path = self.path_of(uri)
-        bucket, name = self.split(path)
-        try:
-            if os.path.getsize(local_path) <= SIMPLE_UPLOAD_MAX:
-                with open(local_path, "rb") as f:
-                    item = self._simple_upload(bucket, name, f.read(), create=False)
-                return self._object(bucket, item)
-            fs = self.fs(bucket)
-            from fsspec.asyn import sync
-
-            sync(fs.loop, fs._put_file, local_path, path)  # resumable upload in chunks
-        except Exception as exc:  # noqa: BLE001
-            raise _translate(exc, uri) from None
-        obj = self._meta(bucket, name)
-        if obj is None:
-            raise StorageError(f"upload to {redact(uri)} left no object")
-        return obj
+    # Errors of every fsspec call (upload included) are mapped here.
+    translate_error = staticmethod(_translate)
 
     # ------------------------------------------------------- catalog primitives
     def read_bytes(self, uri: str) -> bytes:

@@ -353,21 +353,8 @@ class S3Driver(Driver):
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc, asset.uri, asset=asset) from None
 
-    def upload(self, local_path: str, uri: str) -> RemoteObject:
-        from fsspec.asyn import sync
-
-        path = self.path_of(uri)
-        bucket, key = self.split(path)
-        fs = self.fs(bucket)
-        try:
-            # s3fs switches to multipart (in parallel parts) for large files.
-            sync(fs.loop, fs._put_file, local_path, path)
-        except Exception as exc:  # noqa: BLE001
-            raise _translate(exc, uri) from None
-        obj = self._head(bucket, key)
-        if obj is None:
-            raise StorageError(f"upload to {redact(uri)} left no object")
-        return obj
+    # Errors of every fsspec call (upload included) are mapped here.
+    translate_error = staticmethod(_translate)
 
     # ------------------------------------------------------- catalog primitives
     def read_bytes(self, uri: str) -> bytes:
