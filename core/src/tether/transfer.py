@@ -33,7 +33,6 @@ from .errors import (
     ChecksumMismatchError,
     DestinationConflictError,
     DownloadError,
-    IntegrityError,
     NoDriverError,
     ObjectNotFoundError,
     StorageError,
@@ -206,14 +205,19 @@ class Downloader:
         part = _part_path(final, asset)
         final.parent.mkdir(parents=True, exist_ok=True)
         try:
-            for attempt in range(2):  # second pass: a corrupt body, refetched from zero
+            # A body that fails its checksum (corrupted in transit, or a stale
+            # partial) is refetched from zero, up to the retry policy's attempts.
+            # Drift is not retried: the store said the object changed.
+            for attempt in range(self.retry.attempts):
                 try:
                     self._fetch_into(driver, asset, part, resume=attempt == 0)
                     break
-                except IntegrityError:
-                    if attempt == 1:
+                except ChecksumMismatchError:
+                    if attempt == self.retry.attempts - 1:
                         raise
                     part.unlink(missing_ok=True)
+                    if attempt:
+                        self.retry.sleep(attempt - 1)
             os.replace(part, final)
         except BaseException:
             part.unlink(missing_ok=True)

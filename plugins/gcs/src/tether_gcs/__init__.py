@@ -45,7 +45,7 @@ from tether.uris import redact
 
 __all__ = ["GCSDriver"]
 
-OPTIONS = {"endpoint_url", "project", "token", "requester_pays", "timeout"}
+OPTIONS = {"endpoint_url", "project", "token", "requester_pays", "timeout", "read_timeout"}
 _GENERATION_PIN_RE = re.compile(r"^(?P<name>.+)#(?P<gen>\d+)$")
 
 
@@ -109,6 +109,10 @@ class GCSDriver(Driver):
             kwargs["token"] = "anon"
         if options.get("timeout"):
             kwargs["timeout"] = float(options["timeout"])
+        if options.get("read_timeout"):
+            import aiohttp
+
+            kwargs["requests_timeout"] = aiohttp.ClientTimeout(sock_read=float(options["read_timeout"]))
         try:
             return cls(**kwargs)
         except Exception as exc:  # noqa: BLE001 - a bad token file, no default credentials ...
