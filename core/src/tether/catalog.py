@@ -24,7 +24,6 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ from .errors import (
     UnknownVersionError,
 )
 from .models import VERSION_SCHEMA, Asset, Manifest, RemoteObject, content_digest
+from .parallel import parallel_map
 from .resolver import driver_for_uri, scheme_of
 from .uris import redact, split_scheme
 
@@ -330,8 +330,7 @@ class Catalog:
                          checksums=sums, version_id=stored.version_id, last_modified=stored.last_modified,
                          metadata=pf.metadata)
 
-        with ThreadPoolExecutor(workers or store.default_workers) as pool:
-            return list(pool.map(one, zip(pending, hashed)))
+        return parallel_map(one, zip(pending, hashed), workers or store.default_workers)
 
     # ------------------------------------------------------------ aliases & tags
     def aliases(self, name: str) -> dict[str, int]:

@@ -27,7 +27,6 @@ import os
 import re
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -45,6 +44,7 @@ from .errors import (
     TooManyObjectsError,
 )
 from .models import Asset, RemoteObject
+from .parallel import parallel_map
 from .uris import redact, split_scheme
 
 if TYPE_CHECKING:
@@ -200,11 +200,7 @@ class Driver:
             sums.update(self.checksum(o.uri))
             out[i] = attrs.evolve(o, checksums=sums)
 
-        if len(todo) == 1:
-            one(todo[0])
-        else:
-            with ThreadPoolExecutor(self.default_workers) as pool:
-                list(pool.map(one, todo))
+        parallel_map(one, todo, self.default_workers)
         return out
 
     # ------------------------------------------------------------------ operations

@@ -40,6 +40,7 @@ from .errors import (
     UnsafePathError,
 )
 from .models import Asset
+from .parallel import parallel_map
 from .paths import dest_path_for
 
 Overwrite = Literal["fail", "preserve", "overwrite"]
@@ -421,8 +422,7 @@ def verify(assets: tuple[Asset, ...], dest: str | os.PathLike[str], *, workers: 
             return VerifyOutcome(a.logical_path, "modified", f"{bad[0]} {got[bad[0]]}, recorded {a.checksums[bad[0]]}")
         return VerifyOutcome(a.logical_path, "ok")
 
-    with ThreadPoolExecutor(workers) as pool:
-        return VerifyResult(dest, tuple(pool.map(one, assets)))
+    return VerifyResult(dest, tuple(parallel_map(one, assets, workers)))
 
 
 __all__ = ["AssetOutcome", "DownloadResult", "RetryPolicy", "VerifyOutcome", "VerifyResult",

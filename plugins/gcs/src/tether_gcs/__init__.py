@@ -92,7 +92,6 @@ class GCSDriver(Driver):
         if emulator:
             os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
         import gcsfs.core  # lazy: keeps `import tether` free of google libraries
-
         from tether.config import bool_option
 
         cls = gcsfs.core.GCSFileSystem if emulator else __import__("gcsfs").GCSFileSystem

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from tether.errors import (
     ObjectNotFoundError,
 )
 from tether.models import Asset, RemoteObject
+from tether.parallel import parallel_map
 from tether.statecache import get_cache
 from tether.uris import split_scheme
 
@@ -84,11 +84,7 @@ class LocalDriver(Driver):
             def one(p: str) -> tuple[str, str]:
                 return p, hash_file(p)["sha256"]
 
-            if len(todo) == 1:
-                fresh = dict([one(todo[0])])
-            else:
-                with ThreadPoolExecutor(self.default_workers) as pool:
-                    fresh = dict(pool.map(one, todo))
+            fresh = dict(parallel_map(one, todo, self.default_workers))
             cache.store({p: (stats[p], d) for p, d in fresh.items()})
             known.update(fresh)
         out = []

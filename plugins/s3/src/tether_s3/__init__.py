@@ -35,6 +35,7 @@ from tether.errors import (
     VersionGoneError,
 )
 from tether.models import Asset, RemoteObject
+from tether.parallel import parallel_map
 from tether.uris import redact
 
 __all__ = ["S3Driver"]
@@ -289,8 +290,6 @@ class S3Driver(Driver):
         bucket = self.split(objects[0].path)[0]
         if not bool_option(self._options(bucket).get("additional_checksums", False)):
             return objects
-        from concurrent.futures import ThreadPoolExecutor
-
         def one(o: RemoteObject) -> RemoteObject:
             if any(k in o.checksums for k in ("sha256", "crc32c", "sha1")):
                 return o
@@ -298,8 +297,7 @@ class S3Driver(Driver):
             fresh = self._head(b, k, o.version_id)
             return fresh or o
 
-        with ThreadPoolExecutor(self.default_workers) as pool:
-            return list(pool.map(one, objects))
+        return parallel_map(one, objects, self.default_workers)
 
     def list(self, uri: str, *, max_objects: int = 10_000) -> list[RemoteObject]:
         """One paginated listing: ListObjectVersions on versioned buckets (the
