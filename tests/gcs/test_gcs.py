@@ -129,8 +129,8 @@ def _log_to_gcs_catalog(args: tuple[str, str, str, int]) -> int:
 
 def test_concurrent_processes_on_a_gcs_catalog(gcs_server, gcs_bucket) -> None:
     root = f"gs://{gcs_bucket}/catalog"
-    with multiprocessing.get_context("spawn").Pool(6) as pool:
-        got = pool.map(_log_to_gcs_catalog, [(gcs_server.url, root, gcs_bucket, i) for i in range(6)])
-    assert sorted(got) == list(range(1, 7))
+    with multiprocessing.get_context("spawn").Pool(16) as pool:
+        got = pool.map(_log_to_gcs_catalog, [(gcs_server.url, root, gcs_bucket, i) for i in range(16)])
+    assert sorted(got) == list(range(1, 17))
     cat = tether.Catalog(root)
-    assert len({cat.get("team", version=n).assets[0].uri for n in range(1, 7)}) == 6
+    assert len({cat.get("team", version=n).assets[0].uri for n in range(1, 17)}) == 16

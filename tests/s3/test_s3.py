@@ -193,13 +193,13 @@ def _log_to_s3_catalog(args: tuple[str, str, int]) -> int:
 
 def test_concurrent_processes_on_an_s3_catalog(bucket) -> None:
     root = f"s3://{bucket}/catalog"
-    with multiprocessing.get_context("spawn").Pool(8) as pool:
-        got = pool.map(_log_to_s3_catalog, [(root, bucket, i) for i in range(8)])
-    assert sorted(got) == list(range(1, 9))
+    with multiprocessing.get_context("spawn").Pool(16) as pool:
+        got = pool.map(_log_to_s3_catalog, [(root, bucket, i) for i in range(16)])
+    assert sorted(got) == list(range(1, 17))
     cat = tether.Catalog(root)
-    assert [v.version for v in cat.versions("team-data")] == list(range(1, 9))
-    assert len({cat.get("team-data", version=n).assets[0].uri for n in range(1, 9)}) == 8
-    assert cat.aliases("team-data")["newest"] in range(1, 9)
+    assert [v.version for v in cat.versions("team-data")] == list(range(1, 17))
+    assert len({cat.get("team-data", version=n).assets[0].uri for n in range(1, 17)}) == 16
+    assert cat.aliases("team-data")["newest"] in range(1, 17)
     claims = [json.loads(cat._driver.read_bytes(f"{root}/artifacts/team-data/versions/{n:010d}.json"))
-              for n in range(1, 9)]
-    assert [c["version"] for c in claims] == list(range(1, 9))
+              for n in range(1, 17)]
+    assert [c["version"] for c in claims] == list(range(1, 17))

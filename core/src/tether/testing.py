@@ -279,6 +279,26 @@ class DriverContract:
         assert len(contents) == 6
 
 
+    def test_racing_alias_moves_end_in_one_requested_state(self, driver: Driver, base_uri: str) -> None:
+        cat = Catalog(f"{base_uri}/catalog")
+        for i in range(3):
+            self.put(driver, f"{base_uri}/a/f", str(i).encode())
+            cat.log(_art("aliased", f"{base_uri}/a"))
+        barrier = threading.Barrier(12)
+
+        def move(i: int) -> None:
+            barrier.wait()
+            cat.set_alias("aliased", "prod", i % 3 + 1)
+
+        threads = [threading.Thread(target=move, args=(i,)) for i in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert cat.aliases("aliased")["prod"] in (1, 2, 3)
+        assert cat.get("aliased@prod").aliases == ("prod",)
+
+
 def _canonical(driver: Driver, uri: str) -> str:
     """How tether records ``uri`` (plain paths become file:// URIs, aliases a canonical scheme)."""
     path = driver.path_of(uri)

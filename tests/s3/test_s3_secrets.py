@@ -1,0 +1,46 @@
+"""Secrets never reach a manifest, an error, a warning or --json output."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+SECRETS = ("AKIASECRETKEYID0001", "wJalrXUtnFEMI-K7MDENG-bPxRfiCY", "SessTok3nValue42",
+           "hunter2pass", "deadbeefsignature0042")
+
+
+def test_secrets_in_config_and_links_never_appear_anywhere(moto_server, s3_client, bucket, tmp_path: Path) -> None:
+    s3_client.put_object(Bucket=bucket, Key="d/a.bin", Body=b"a")
+    home = tmp_path / "home"
+    env = {
+        "PATH": "/usr/bin:/bin", "TETHER_HOME": str(home), "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "TETHER_S3_ENDPOINT_URL": moto_server.url, "TETHER_S3_KEY": SECRETS[0],
+        "TETHER_S3_SECRET": SECRETS[1], "TETHER_S3_TOKEN": SECRETS[2],
+    }
+    link = f"https://bob:{SECRETS[3]}@files.example.com/x.csv?X-Amz-Credential=AKIA&X-Amz-Signature={SECRETS[4]}"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "tether.cli", *args], capture_output=True, text=True,
+                              env=env, timeout=120)
+
+    outputs = [
+        run("log", "sec", f"s3://{bucket}/d/", link),
+        run("show", "sec", "--json"),
+        run("list", "sec", "--json"),
+        run("status", "sec", "--json"),
+        run("download", "sec", str(tmp_path / "out"), "--json"),
+        run("log", "sec2", f"s3://{bucket}/no-such-prefix/"),
+        run("log", "sec3", f"s3://no-such-bucket-{bucket}/x"),
+        run("plugins", "--json"),
+    ]
+    assert outputs[0].returncode == 0, outputs[0].stderr
+    assert outputs[4].returncode == 0, outputs[4].stderr
+    assert outputs[5].returncode == 1 and outputs[6].returncode == 1
+    stored = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file() and "cache" not in p.parts)
+    text = "".join(o.stdout + o.stderr for o in outputs)
+    for secret in SECRETS:
+        assert secret not in text, secret
+        assert secret.encode() not in stored, secret
+    assert "files.example.com/x.csv" in text  # the link itself is kept, minus its credentials
