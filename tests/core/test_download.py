@@ -144,3 +144,18 @@ def test_interrupt_cleans_temp_files(version, tmp_path: Path, monkeypatch) -> No
         version.download(tmp_path / "dest", workers=1)
     leftovers = [p for p in (tmp_path / "dest").rglob("*") if p.is_file()]
     assert leftovers == []
+
+
+def test_very_long_names_are_refused() -> None:
+    with pytest.raises(errors.UnsafePathError, match="longer than 255"):
+        Asset(logical_path="d/" + "x" * 256, link="file:///x", uri="file:///x", size=1)
+    with pytest.raises(errors.UnsafePathError, match="longer than 4096"):
+        Asset(logical_path="/".join(["y" * 200] * 25), link="file:///x", uri="file:///x", size=1)
+
+
+def test_names_differing_only_by_case_are_refused_on_a_case_insensitive_disk(tmp_path: Path, monkeypatch) -> None:
+    assets = tuple(Asset(logical_path=p, link="file:///x", uri="file:///x", size=1) for p in ("Data/A.txt", "data/a.TXT"))
+    assert len(transfer.plan_targets(assets, tmp_path / "d1")) == 2  # this disk tells the names apart
+    monkeypatch.setattr(transfer, "_case_insensitive", lambda folder: True)
+    with pytest.raises(errors.UnsafePathError, match="differ only by case"):
+        transfer.plan_targets(assets, tmp_path / "d2")
