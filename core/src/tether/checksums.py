@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 # Strongest first. Only these can be recomputed from bytes on disk.
-VERIFIABLE = ("sha256", "sha1", "md5", "crc32c")
+VERIFIABLE = ("sha256", "sha1", "md5", "crc32c", "crc32")
 # Every kind a manifest may carry. Unknown kinds in a manifest are refused.
 KNOWN_KINDS = frozenset(VERIFIABLE) | {"etag", "crc32", "crc64nvme", "sha512"}
 
@@ -76,9 +77,24 @@ def _crc32c_py(crc: int, data: bytes) -> int:
     return crc ^ 0xFFFFFFFF
 
 
+class _Crc32:
+    """CRC32 (zlib's): S3's default additional checksum on recent SDKs."""
+
+    def __init__(self) -> None:
+        self._crc = 0
+
+    def update(self, data: bytes) -> None:
+        self._crc = zlib.crc32(data, self._crc)
+
+    def hexdigest(self) -> str:
+        return f"{self._crc:08x}"
+
+
 def new_hasher(kind: str) -> Hasher:
     if kind == "crc32c":
         return _Crc32c()
+    if kind == "crc32":
+        return _Crc32()
     if kind in ("sha256", "sha1", "md5", "sha512"):
         return hashlib.new(kind)
     raise ValueError(f"cannot compute checksum kind {kind!r}")
@@ -108,7 +124,7 @@ def strongest(checksums: Mapping[str, str]) -> str | None:
 
 def kinds_to_verify(checksums: Mapping[str, str]) -> list[str]:
     """The strongest verifiable kind, plus crc32c when also recorded (cheap, and
-    the store's own end-to-end check on GCS)."""
+    the store's own end-to-end check on GCS). crc32 only when nothing stronger is there."""
     best = strongest(checksums)
     if best is None:
         return []

@@ -253,7 +253,13 @@ class S3Driver(Driver):
                 raise VersionGoneError(f"{redact(uri)}: no version {version_id}") from None
             raise err from None
         extra = {}
-        if resp.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT":
+        etag = _etag(resp.get("ETag")) or ""
+        # A multipart object's checksum is a checksum of part checksums unless S3
+        # says FULL_OBJECT; some servers (moto) omit ChecksumType, so a multipart
+        # object without it is not trusted to carry a whole-object checksum.
+        full_object = resp.get("ChecksumType") == "FULL_OBJECT" or (
+            "-" not in etag and resp.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT")
+        if full_object:
             for field, kind in _ADDITIONAL.items():
                 value = resp.get(field)
                 if value and "-" not in value:
