@@ -104,6 +104,23 @@ def test_multipart_etag_is_never_an_md5(s3_client, bucket, tmp_path: Path) -> No
     assert (tmp_path / "out" / "blob").read_bytes() == part + part
 
 
+def test_composite_checksums_of_sdk_multipart_uploads_are_not_recorded(s3_client, bucket, tmp_path: Path) -> None:
+    from boto3.s3.transfer import TransferConfig
+
+    src = tmp_path / "sdk.bin"
+    src.write_bytes(os.urandom(11 * 1024 * 1024))
+    s3_client.upload_file(str(src), bucket, "sdk/blob", Config=TransferConfig(multipart_threshold=5 * 2**20,
+                                                                            multipart_chunksize=5 * 2**20))
+    head = s3_client.head_object(Bucket=bucket, Key="sdk/blob", ChecksumMode="ENABLED")
+    assert head["ETag"].strip('"').endswith("-3")
+    (a,) = tether.Artifact("sdk").add_remote(f"s3://{bucket}/sdk/blob")  # one HEAD
+    assert "crc32" not in a.checksums and "md5" not in a.checksums
+    art = tether.Artifact("sdk2")
+    art.add_remote(f"s3://{bucket}/sdk/blob")
+    tether.Catalog().log(art).download(tmp_path / "out")
+    assert (tmp_path / "out" / "blob").read_bytes() == src.read_bytes()
+
+
 def test_additional_sha256_checksum_is_recorded_and_verified(s3_client, bucket, tmp_path: Path) -> None:
     body = b"checked by S3 too"
     s3_client.put_object(Bucket=bucket, Key="ck/f", Body=body, ChecksumAlgorithm="SHA256")
