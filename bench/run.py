@@ -1,11 +1,16 @@
-"""tether benchmarks against the raw clients, on a moto S3 server on 127.0.0.1.
+"""tether benchmarks: tether against the raw clients and the tools users would pick instead.
 
-    python bench/run.py            # default sizes (10,000-object listing, 2,000 x 16 KB download)
-    python bench/run.py --smoke    # tiny sizes: proves the suite runs (used by the test suite)
+    python bench/run.py                    # the issue's sizes (a few minutes on 2 cores)
+    python bench/run.py --size smoke       # smaller sizes
+    python bench/run.py --size tiny        # proves the suite runs (the test suite uses this)
+    python bench/run.py --resolve 100000   # opt-in larger listing
+    python bench/run.py --only resolve,local
+    python bench/run.py --peer-python .peers/bin/python   # W&B and Comet, installed in their own venv
 
-Each scenario alternates tether and its comparisons, repeats, and reports medians and the ratio
-tether / comparison (below 1.0 means tether is faster), plus request counts where they matter.
-Results are also written as JSON to bench/results/.
+Every scenario runs tether and its comparisons in this one run, against the same server on
+127.0.0.1 (moto for S3, fake-gcs-server for GCS), alternating repetitions, and reports medians
+and the ratio tether / comparison (below 1.0: tether is faster), plus request counts where they
+matter. Results are written as JSON to bench/results/. No test asserts a timing.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -21,141 +28,423 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import start_moto  # noqa: E402
+from tests.servers import environ, start_fake_gcs, start_moto  # noqa: E402
+
+MiB = 1024 * 1024
+SIZES = {
+    "tiny": dict(resolve=300, resolve_gcs=100, small=100, large=8 * MiB, local_files=200,
+                 local_bytes=20 * MiB, catalog=2_000, reps=1),
+    "smoke": dict(resolve=2_000, resolve_gcs=500, small=500, large=256 * MiB, local_files=2_500,
+                  local_bytes=256 * MiB, catalog=20_000, reps=3),
+    "full": dict(resolve=10_000, resolve_gcs=2_000, small=2_000, large=1024 * MiB, local_files=20_000,
+                 local_bytes=2048 * MiB, catalog=100_000, reps=3),
+}
 
 
-def timed(fn) -> float:
+# ---------------------------------------------------------------------------- helpers
+def timed(fn: Callable[[], object]) -> float:
     t = time.perf_counter()
     fn()
     return time.perf_counter() - t
 
 
-def alternate(runs: dict[str, object], reps: int) -> dict[str, float]:
+def alternate(runs: dict[str, Callable[[], float | None]], reps: int,
+              setup: Callable[[], None] | None = None) -> dict[str, float]:
+    """Median seconds per contender; contenders alternate within each repetition.
+    A contender may return its own measured seconds (peers time only their call)."""
     times: dict[str, list[float]] = {k: [] for k in runs}
     for _ in range(reps):
         for name, fn in runs.items():
-            times[name].append(timed(fn))
-    return {k: statistics.median(v) for k, v in times.items()}
+            if setup:
+                setup()
+            t = time.perf_counter()
+            own = fn()
+            times[name].append(own if isinstance(own, float) else time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items() if v}
 
 
-def report(title: str, med: dict[str, float], extra: dict[str, object] | None = None) -> dict:
-    base = med["tether"]
+def show(title: str, med: dict[str, float], notes: dict[str, object] | None = None,
+         unit: str = "ms") -> dict:
+    base = med.get("tether")
     print(f"\n## {title}")
     for name, t in med.items():
-        ratio = "" if name == "tether" else f"   tether/{name} = {base / t:.2f}x"
-        print(f"  {name:28} {t * 1000:9.1f} ms{ratio}")
-    for k, v in (extra or {}).items():
+        ratio = "" if name == "tether" or base is None else f"   tether/{name} = {base / t:.2f}x"
+        print(f"  {name:42} {t * 1000:10.1f} ms{ratio}")
+    for k, v in (notes or {}).items():
         print(f"  {k}: {v}")
     return {"title": title, "median_seconds": med,
-            "ratios": {k: base / v for k, v in med.items() if k != "tether"}, **(extra or {})}
+            "ratios": {k: base / v for k, v in med.items() if k != "tether" and base},
+            **(notes or {})}
+
+
+class RequestLog:
+    """Counts requests at the server, from moto's own request log."""
+
+    def __init__(self, server) -> None:  # noqa: ANN001
+        self.server = server
+        self.mark = 0
+
+    def start(self) -> None:
+        self.mark = len(self.server.log_text().splitlines())
+
+    def lines(self) -> list[str]:
+        return self.server.log_text().splitlines()[self.mark:]
+
+    def count(self, pattern: str) -> int:
+        rx = re.compile(pattern)
+        return sum(1 for ln in self.lines() if rx.search(ln))
+
+
+def put_many(s3, bucket: str, keys: list[str], body: bytes) -> None:  # noqa: ANN001
+    with ThreadPoolExecutor(32) as pool:
+        list(pool.map(lambda k: s3.put_object(Bucket=bucket, Key=k, Body=body), keys))
+
+
+def run_peer(peer_python: str | None, peer: str, uri: str, cap: int) -> dict:
+    if not peer_python:
+        return {"error": "not run: no --peer-python (install wandb and comet_ml in a separate venv)"}
+    r = subprocess.run([peer_python, str(ROOT / "bench" / "peers.py"), peer, uri, str(cap)],
+                       capture_output=True, text=True, timeout=3600, env=os.environ.copy())
+    try:
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return {"error": f"peer crashed: {r.stderr.strip()[-300:]}"}
+
+
+# -------------------------------------------------------------------------- scenarios
+def scenario_resolve(ctx: dict, versioned: bool) -> dict:
+    import tether
+
+    s3, n, moto = ctx["s3"], ctx["size"]["resolve"], ctx["moto"]
+    bucket = f"res-{'v' if versioned else 'u'}-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    if versioned:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    put_many(s3, bucket, [f"data/{i:06d}.bin" for i in range(n)], b"x" * 64)
+    uri = f"s3://{bucket}/data/"
+    log = RequestLog(moto)
+
+    def tether_resolve() -> None:
+        assert len(tether.Artifact("b").add_remote(uri, max_objects=n)) == n
+
+    def raw_paginator() -> None:
+        op = "list_object_versions" if versioned else "list_objects_v2"
+        key = "Versions" if versioned else "Contents"
+        got = sum(len(p.get(key, [])) for p in s3.get_paginator(op).paginate(Bucket=bucket, Prefix="data/"))
+        assert got == n
+
+    runs: dict[str, Callable[[], float | None]] = {
+        "tether": tether_resolve,
+        f"boto3 {'ListObjectVersions' if versioned else 'ListObjectsV2'} paginator": raw_paginator}
+    notes: dict[str, object] = {}
+    requests: dict[str, int] = {}
+    for name, fn in list(runs.items()):
+        log.start()
+        fn()
+        requests[name] = len(log.lines())
+    for peer, label in (("wandb", "wandb Artifact.add_reference"), ("comet", "comet_ml Artifact.add_remote")):
+        log.start()
+        first = run_peer(ctx["peer_python"], peer, uri, n)
+        if "error" in first:
+            notes[label] = first["error"]
+            continue
+        requests[label] = len(log.lines())
+        notes[f"{label} assets"] = first["assets"]
+
+        def peer_run(peer: str = peer) -> float:
+            out = run_peer(ctx["peer_python"], peer, uri, n)
+            return float(out["seconds"])
+
+        runs[label] = peer_run
+    med = alternate(runs, ctx["reps"])
+    notes["requests (one run)"] = requests
+    return show(f"resolve a prefix of {n} objects ({'versioned' if versioned else 'unversioned'} bucket)",
+                med, notes)
+
+
+def scenario_resolve_gcs(ctx: dict) -> dict:
+    import tether
+
+    n = ctx["size"]["resolve_gcs"]
+    server = ctx["gcs"]
+    import urllib.request
+
+    bucket = f"res-{uuid.uuid4().hex[:8]}"
+    req = urllib.request.Request(f"{server.url}/storage/v1/b?project=bench",
+                                 data=json.dumps({"name": bucket}).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req).read()
+
+    def put(i: int) -> None:
+        r = urllib.request.Request(f"{server.url}/upload/storage/v1/b/{bucket}/o?uploadType=media&name=data/{i:06d}",
+                                   data=b"x" * 64, method="POST", headers={"Content-Type": "application/octet-stream"})
+        urllib.request.urlopen(r).read()
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(put, range(n)))
+    uri = f"gs://{bucket}/data/"
+    os.environ["GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT"] = "false"
+    import gcsfs.core
+
+    fs = gcsfs.core.GCSFileSystem(endpoint_url=server.url, token="anon", project="bench",
+                                  skip_instance_cache=True, use_listings_cache=False)
+
+    def tether_resolve() -> None:
+        assert len(tether.Artifact("g").add_remote(uri, max_objects=n)) == n
+
+    def gcsfs_find() -> None:
+        assert len(fs.find(f"{bucket}/data/", detail=True)) == n
+
+    with environ(STORAGE_EMULATOR_HOST=server.url):
+        med = alternate({"tether": tether_resolve, "gcsfs find(detail=True)": gcsfs_find}, ctx["reps"])
+    return show(f"resolve a GCS prefix of {n} objects", med)
+
+
+def scenario_small(ctx: dict) -> dict:
+    import s3fs
+
+    import tether
+
+    s3, n = ctx["s3"], ctx["size"]["small"]
+    bucket = f"small-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    payload = os.urandom(16 * 1024)
+    put_many(s3, bucket, [f"small/{i:05d}" for i in range(n)], payload)
+    art = tether.Artifact("small")
+    art.add_remote(f"s3://{bucket}/small/")
+    version = tether.Catalog().log(art)
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    out = ctx["home"] / "small-out"
+
+    def clean() -> None:
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+
+    def tether_download() -> None:
+        assert version.download(out).ok
+
+    def s3fs_get() -> None:
+        fs.get(f"{bucket}/small/", str(out) + "/", recursive=True)
+
+    def boto3_pool() -> None:
+        with ThreadPoolExecutor(32) as pool:
+            list(pool.map(lambda i: ctx["s3"].download_file(bucket, f"small/{i:05d}", str(out / f"{i:05d}")),
+                          range(n)))
+
+    med = alternate({"tether": tether_download, "s3fs fs.get (unverified)": s3fs_get,
+                     "boto3 32-thread pool (unverified)": boto3_pool}, ctx["reps"], setup=clean)
+    return show(f"download {n} x 16 KB objects, tether verifying md5", med, {
+        "peers": "W&B and Comet download a logged artifact through their tracking server; with no "
+                 "server here (offline) their download cannot run, so they are not compared"})
+
+
+def scenario_large(ctx: dict) -> dict:
+    import s3fs
+
+    import tether
+
+    s3, size = ctx["s3"], ctx["size"]["large"]
+    bucket = f"large-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    src = ctx["home"] / "large.bin"
+    with open(src, "wb") as f:
+        for _ in range(size // MiB):
+            f.write(os.urandom(MiB))
+    with open(src, "rb") as f:  # one PUT with a whole-object SHA256 that tether records and verifies
+        s3.put_object(Bucket=bucket, Key="large.bin", Body=f, ChecksumAlgorithm="SHA256")
+    src.unlink()
+    art = tether.Artifact("large")
+    (asset,) = art.add_remote(f"s3://{bucket}/large.bin")
+    assert "sha256" in asset.checksums
+    version = tether.Catalog().log(art)
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    out = ctx["home"] / "large-out"
+
+    def clean() -> None:
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+
+    med = alternate({
+        "tether": lambda: version.download(out) and None,
+        "boto3 download_file (TransferManager)": lambda: ctx["s3"].download_file(bucket, "large.bin",
+                                                                                  str(out / "x")),
+        "s3fs get_file": lambda: fs.get_file(f"{bucket}/large.bin", str(out / "y")),
+    }, ctx["reps"], setup=clean)
+    mib_s = {k: size / MiB / v for k, v in med.items()}
+    return show(f"download one {size // MiB} MiB object, tether verifying sha256", med,
+                {"MiB/s": {k: round(v, 1) for k, v in mib_s.items()}})
+
+
+def scenario_local(ctx: dict) -> dict:
+    import tether
+
+    n, total = ctx["size"]["local_files"], ctx["size"]["local_bytes"]
+    folder = ctx["home"] / "local-folder"
+    per = total // n
+    block = os.urandom(per)
+    for i in range(n):
+        d = folder / f"d{i // 1000:03d}"
+        if i % 1000 == 0:
+            d.mkdir(parents=True, exist_ok=True)
+        (d / f"f{i:06d}.bin").write_bytes(block[:8] + i.to_bytes(8, "little") + block[16:])
+    old = time.time() - 60  # older than the state cache's racy window
+    for p in folder.rglob("*.bin"):
+        os.utime(p, (old, old))
+    cores = os.cpu_count() or 1
+
+    def sha256sum() -> None:
+        subprocess.run(f"find {folder} -type f -print0 | xargs -0 -n 200 -P {cores} sha256sum > /dev/null",
+                       shell=True, check=True)
+
+    def tether_cold() -> None:
+        os.environ["TETHER_CACHE_DIR"] = str(ctx["home"] / f"cache-{uuid.uuid4().hex}")
+        assert len(tether.Artifact("local").add_remote(str(folder), max_objects=n)) == n
+
+    med = alternate({"tether": tether_cold, f"sha256sum x{cores} (xargs -P)": sha256sum}, ctx["reps"])
+    os.environ["TETHER_CACHE_DIR"] = str(ctx["home"] / "cache-warm")
+    tether.Artifact("local").add_remote(str(folder), max_objects=n)  # fills the cache
+    relog = statistics.median(timed(lambda: tether.Artifact("local").add_remote(str(folder), max_objects=n))
+                              for _ in range(ctx["reps"]))
+    return show(f"log a local folder: {total // MiB} MiB in {n} files (page cache warm for all)", med, {
+        "unchanged re-log (state cache)": f"{relog * 1000:.1f} ms = {relog / med['tether']:.1%} of the first log"})
+
+
+CATALOG_CHILD = r"""
+import json, os, resource, sys, time
+import tether
+from tether.models import Asset
+mode, n = sys.argv[1], int(sys.argv[2])
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out = {}
+cat = tether.Catalog()
+if mode == "log":
+    t0 = time.perf_counter()
+    art = tether.Artifact("huge")
+    for i in range(n):  # what add_remote builds from an S3 listing (ETag = md5, version ids)
+        uri = f"s3://bench-bucket/dataset/shard-{i // 1000:03d}/part-{i:07d}.parquet"
+        etag = os.urandom(16).hex()
+        art._assets[uri[26:]] = Asset(logical_path=uri[26:], link=uri, uri=uri, size=1_000_000 + i,
+                                      checksums={"etag": etag, "md5": etag}, version_id=os.urandom(16).hex(),
+                                      last_modified="2026-11-25T10:00:00Z", source="s3://bench-bucket/dataset/")
+    out["build_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    v = cat.log(art)
+    out["log_s"] = time.perf_counter() - t1
+    root = cat._driver.path_of(cat.root)
+    man = next(iter(__import__("pathlib").Path(root).rglob("manifests/*")))
+    out["manifest_bytes"] = man.stat().st_size
+else:
+    t2 = time.perf_counter()
+    back = cat.get("huge")
+    out["read_s"] = time.perf_counter() - t2
+    assert len(back.assets) == n
+out["peak_rss_kib_over_import"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base
+print(json.dumps(out))
+"""
+
+
+def scenario_catalog(ctx: dict) -> dict:
+    n = ctx["size"]["catalog"]
+    logs, reads = [], []
+    for _ in range(ctx["reps"]):
+        with environ(TETHER_HOME=str(ctx["home"] / f"cat-{uuid.uuid4().hex}")):
+            for mode, into in (("log", logs), ("read", reads)):  # separate processes: peak memory of each
+                r = subprocess.run([sys.executable, "-c", CATALOG_CHILD, mode, str(n)], capture_output=True,
+                                   text=True, check=True)
+                into.append(json.loads(r.stdout))
+
+    def med(rows: list[dict], key: str) -> float:
+        return statistics.median(r[key] for r in rows)
+
+    notes = {
+        "build assets (s)": round(med(logs, "build_s"), 3),
+        "log (s)": round(med(logs, "log_s"), 3), "read back (s)": round(med(reads, "read_s"), 3),
+        "manifest bytes per asset (gzip JSON)": round(med(logs, "manifest_bytes") / n, 1),
+        "peak RSS per asset, building + logging (bytes)": round(med(logs, "peak_rss_kib_over_import") * 1024 / n),
+        "peak RSS per asset, reading back (bytes)": round(med(reads, "peak_rss_kib_over_import") * 1024 / n),
+    }
+    return show(f"catalog: log and read back a version of {n} assets",
+                {"tether": med(logs, "log_s") + med(reads, "read_s")}, notes)
+
+
+def scenario_import(ctx: dict) -> dict:
+    def import_us(mod: str) -> int:
+        err = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {mod}"],
+                             capture_output=True, text=True, check=True).stderr
+        line = [ln for ln in err.splitlines() if ln.rstrip().endswith(f"| {mod}")][-1]
+        return int(line.split("|")[1])
+
+    heavy = subprocess.run([sys.executable, "-c", "import sys, tether; print(sorted({m.split('.')[0] for m in "
+                            "sys.modules} & {'boto3','botocore','aiobotocore','google','s3fs','gcsfs'}))"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    t = statistics.median(import_us("tether") for _ in range(max(3, ctx["reps"])))
+    f = statistics.median(import_us("fsspec") for _ in range(max(3, ctx["reps"])))
+    return show("import (python -X importtime, cumulative)", {"tether": t / 1e6, "fsspec": f / 1e6},
+                {"heavy modules imported by `import tether`": heavy, "heavy_modules": heavy})
+
+
+SCENARIOS = {
+    "resolve": lambda ctx: [scenario_resolve(ctx, False), scenario_resolve(ctx, True)],
+    "resolve-gcs": lambda ctx: [scenario_resolve_gcs(ctx)],
+    "small": lambda ctx: [scenario_small(ctx)],
+    "large": lambda ctx: [scenario_large(ctx)],
+    "local": lambda ctx: [scenario_local(ctx)],
+    "catalog": lambda ctx: [scenario_catalog(ctx)],
+    "import": lambda ctx: [scenario_import(ctx)],
+}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--smoke", action="store_true")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", choices=sorted(SIZES), default="full")
+    ap.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated: " + ", ".join(SCENARIOS))
     ap.add_argument("--reps", type=int, default=None)
+    ap.add_argument("--resolve", type=int, default=None, help="objects for the resolve scenario (e.g. 100000)")
+    ap.add_argument("--peer-python", default=os.environ.get("TETHER_BENCH_PEER_PYTHON"),
+                    help="python of a venv with wandb and comet_ml (see bench/README.md)")
     args = ap.parse_args()
-    n_list = 300 if args.smoke else 10_000
-    n_small = 100 if args.smoke else 2_000
-    reps = args.reps or (2 if args.smoke else 5)
+    size = dict(SIZES[args.size])
+    if args.resolve:
+        size["resolve"] = args.resolve
+    only = [s for s in args.only.split(",") if s]
+    unknown = set(only) - set(SCENARIOS)
+    if unknown:
+        ap.error(f"unknown scenarios {sorted(unknown)}")
 
-    server = start_moto()
     home = Path(tempfile.mkdtemp(prefix="tether-bench-"))
-    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL_S3": server.url,
-                       "AWS_EC2_METADATA_DISABLED": "true", "TETHER_HOME": str(home)})
-    results = []
+    moto = start_moto()
+    gcs = start_fake_gcs() if "resolve-gcs" in only else None
+    results: list[dict] = []
     try:
-        import boto3
-        import s3fs
+        with environ(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1",
+                     AWS_ENDPOINT_URL_S3=moto.url, AWS_S3_ENDPOINT_URL=moto.url, AWS_EC2_METADATA_DISABLED="true",
+                     AWS_PROFILE=None, TETHER_HOME=str(home / "home"), TETHER_CACHE_DIR=None,
+                     WANDB_MODE="offline", WANDB_DIR=str(home / "wandb"), COMET_API_KEY="offline-bench"):
+            import boto3
 
-        import tether
-
-        s3 = boto3.client("s3")
-        bucket = f"bench-{uuid.uuid4().hex[:8]}"
-        s3.create_bucket(Bucket=bucket)
-
-        def put_many(keys: list[str], body: bytes) -> None:
-            with ThreadPoolExecutor(32) as pool:
-                list(pool.map(lambda k: s3.put_object(Bucket=bucket, Key=k, Body=body), keys))
-
-        # 1. resolve a prefix ----------------------------------------------------------
-        put_many([f"list/{i:06d}" for i in range(n_list)], b"x")
-
-        def tether_resolve() -> None:
-            assert len(tether.Artifact("b").add_remote(f"s3://{bucket}/list/", max_objects=n_list)) == n_list
-
-        def boto3_paginator() -> None:
-            n = sum(len(p.get("Contents", [])) for p in
-                    s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="list/"))
-            assert n == n_list
-
-        before = len(re.findall(rf"GET /{bucket}/?\?[^ ]*list-type=2", server.log_text()))
-        tether_resolve()
-        lists = len(re.findall(rf"GET /{bucket}/?\?[^ ]*list-type=2", server.log_text())) - before
-        med = alternate({"tether": tether_resolve, "boto3 ListObjectsV2 paginator": boto3_paginator}, reps)
-        results.append(report(f"resolve a prefix of {n_list} objects", med,
-                              {"tether list requests": lists}))
-
-        # 2. download many small files, verified ----------------------------------------
-        payload = os.urandom(16 * 1024)
-        put_many([f"small/{i:05d}" for i in range(n_small)], payload)
-        art = tether.Artifact("small")
-        art.add_remote(f"s3://{bucket}/small/")
-        version = tether.Catalog().log(art)
-        fs = s3fs.S3FileSystem(skip_instance_cache=True)
-        out = home / "out"
-
-        def clean() -> None:
-            shutil.rmtree(out, ignore_errors=True)
-
-        def tether_download() -> None:
-            clean()
-            assert version.download(out).ok
-
-        def s3fs_get() -> None:
-            clean()
-            out.mkdir(parents=True)
-            fs.get(f"{bucket}/small/", str(out) + "/", recursive=True)
-
-        def boto3_pool() -> None:
-            clean()
-            out.mkdir(parents=True)
-            with ThreadPoolExecutor(32) as pool:
-                list(pool.map(lambda i: s3.download_file(bucket, f"small/{i:05d}", str(out / f"{i:05d}")),
-                              range(n_small)))
-
-        med = alternate({"tether": tether_download, "s3fs fs.get (unverified)": s3fs_get,
-                         "boto3 32-thread pool (unverified)": boto3_pool}, reps)
-        results.append(report(f"download {n_small} x 16 KB, tether verified", med))
-
-        # 6. import time ---------------------------------------------------------------
-        def import_us(mod: str) -> int:
-            err = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {mod}"],
-                                 capture_output=True, text=True, check=True).stderr
-            line = [ln for ln in err.splitlines() if ln.rstrip().endswith(f"| {mod}")][-1]
-            return int(line.split("|")[1])
-
-        heavy = subprocess.run([sys.executable, "-c", "import sys, tether; print(sorted({m.split('.')[0] for m in "
-                                "sys.modules} & {'boto3','botocore','aiobotocore','google','s3fs','gcsfs'}))"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-        t_us, f_us = import_us("tether"), import_us("fsspec")
-        print(f"\n## import\n  import tether {t_us / 1000:.1f} ms, import fsspec {f_us / 1000:.1f} ms, "
-              f"ratio {t_us / f_us:.2f}x; heavy modules imported: {heavy}")
-        results.append({"title": "import", "tether_us": t_us, "fsspec_us": f_us, "heavy_modules": heavy})
+            ctx = {"s3": boto3.client("s3"), "moto": moto, "gcs": gcs, "size": size, "home": home,
+                   "reps": args.reps or size["reps"], "peer_python": args.peer_python}
+            for name in only:
+                results.extend(SCENARIOS[name](ctx))
     finally:
-        server.stop()
+        moto.stop()
+        if gcs:
+            gcs.stop()
         shutil.rmtree(home, ignore_errors=True)
+    doc = {"size": args.size, "sizes": size, "machine": {"python": platform.python_version(),
+                                                         "cpus": os.cpu_count(), "platform": platform.platform()},
+           "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "results": results}
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(exist_ok=True)
-    path = out_dir / f"{'smoke' if args.smoke else 'full'}-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=2))
+    path = out_dir / f"{args.size}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps(doc, indent=2, default=str))
     print(f"\nwrote {path}")
 
 

@@ -43,6 +43,11 @@ def test_any_manifest_is_either_rejected_cleanly_or_safe(doc) -> None:
         check_logical_path(a.logical_path)
         if a.synced:
             assert isinstance(a.size, int) and a.size >= 0 and a.uri
+    # whatever is accepted survives tether's own line-per-asset writer and reader, both ways
+    for compress in (False, True):
+        assert Manifest.from_bytes(m.to_bytes(compress=compress), where="rt").assets == m.assets
+    pretty = json.dumps(m.to_dict(), indent=2).encode()  # another layout: the whole-document parser
+    assert Manifest.from_bytes(pretty, where="pretty").assets == m.assets
 
 
 @settings(max_examples=200, deadline=None)

@@ -263,20 +263,28 @@ class Catalog:
         if not assets:
             raise TetherError(f"artifact {artifact.name!r} has no assets to log")
         assets.sort(key=lambda a: a.logical_path)
-        digest = content_digest(artifact.type, tuple(assets))
+        frozen = tuple(assets)
+        digest = content_digest(artifact.type, frozen)
         name = artifact.name
         latest = self.latest_version(name)
+        manifest: Manifest | None = None
         if latest is not None and self._read_claim(name, latest).get("digest") == digest:
             number = latest
         else:
-            manifest = Manifest(name=name, type=artifact.type, assets=tuple(assets), created_at=_now(),
+            manifest = Manifest(name=name, type=artifact.type, assets=frozen, created_at=_now(),
                                 metadata=artifact.metadata, digest=digest)
             number = self._commit(manifest, latest)
         for a in aliases:
             self.set_alias(name, a, number)
         if tags:
             self.add_tags(name, number, *tags)
-        return self._load(name, number)
+        if manifest is None:
+            return self._load(name, number)
+        # A version just written: no need to read back what is in memory. It is
+        # new, so its only aliases and tags are the ones just given.
+        return ArtifactVersion(name=name, version=number, type=manifest.type, created_at=manifest.created_at,
+                               digest=digest, assets=frozen, metadata=manifest.metadata,
+                               aliases=tuple(sorted(set(aliases))), tags=tuple(sorted(set(tags))), catalog=self)
 
     def _commit(self, manifest: Manifest, latest: int | None) -> int:
         compress = len(manifest.assets) > COMPRESS_OVER_ASSETS

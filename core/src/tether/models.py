@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -31,8 +33,17 @@ MANIFEST_SCHEMA = "tether.manifest/1"
 VERSION_SCHEMA = "tether.version/1"
 
 
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
 def _frozen_map(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(value or {}))
+    # One shared empty mapping: most assets carry no metadata, and a 100,000-asset
+    # version should not hold 100,000 empty dicts.
+    if not value:
+        return _EMPTY
+    if isinstance(value, MappingProxyType):
+        return value
+    return MappingProxyType(dict(value))
 
 
 @attrs.frozen
@@ -90,8 +101,10 @@ class Asset:
 def content_digest(type_: str, assets: tuple[Asset, ...]) -> str:
     """A digest of the artifact's content, used to skip logging an identical version."""
     h = hashlib.sha256(type_.encode())
-    for ident in sorted(a.identity() for a in assets):
-        h.update(json.dumps(ident, default=str, separators=(",", ":")).encode())
+    # Logical paths are unique in an artifact, so ordering by them orders the
+    # identities without materialising them all.
+    for a in sorted(assets, key=lambda a: a.logical_path):
+        h.update(json.dumps(a.identity(), default=str, separators=(",", ":")).encode())
         h.update(b"\n")
     return "sha256:" + h.hexdigest()
 
@@ -110,28 +123,15 @@ class Manifest:
         return sum(a.size or 0 for a in self.assets)
 
     # --- JSON ---------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        sources: dict[str, int] = {}
-        rows = []
-        for a in self.assets:
-            row: dict[str, Any] = {"path": a.logical_path}
-            if a.synced:
-                row["uri"] = a.uri
-                row["size"] = a.size
-                if a.checksums:
-                    row["checksums"] = dict(a.checksums)
-                if a.version_id is not None:
-                    row["version_id"] = a.version_id
-                if a.last_modified is not None:
-                    row["last_modified"] = a.last_modified
-            else:
-                row["link"] = a.link
-                row["synced"] = False
-            if a.metadata:
-                row["metadata"] = dict(a.metadata)
-            if a.source is not None:
-                row["source"] = sources.setdefault(a.source, len(sources))
-            rows.append(row)
+    # A manifest is one JSON document laid out with one asset per line:
+    #   {"schema": ..., "sources": [...], "assets":[
+    #   {asset},
+    #   {asset}
+    #   ]}
+    # so it stays readable by any JSON parser, while tether writes and reads it
+    # one asset at a time (memory stays flat for 100,000-asset versions).
+
+    def _header(self, sources: list[str]) -> dict[str, Any]:
         return {
             "schema": MANIFEST_SCHEMA,
             "name": self.name,
@@ -141,87 +141,183 @@ class Manifest:
             "digest": self.digest,
             "asset_count": len(self.assets),
             "total_size": self.total_size,
-            "sources": list(sources),
-            "assets": rows,
+            "sources": sources,
         }
 
+    def _sources(self) -> dict[str, int]:
+        sources: dict[str, int] = {}
+        for a in self.assets:
+            if a.source is not None:
+                sources.setdefault(a.source, len(sources))
+        return sources
+
+    @staticmethod
+    def _row(a: Asset, sources: dict[str, int]) -> dict[str, Any]:
+        row: dict[str, Any] = {"path": a.logical_path}
+        if a.synced:
+            row["uri"] = a.uri
+            row["size"] = a.size
+            if a.checksums:
+                row["checksums"] = dict(a.checksums)
+            if a.version_id is not None:
+                row["version_id"] = a.version_id
+            if a.last_modified is not None:
+                row["last_modified"] = a.last_modified
+        else:
+            row["link"] = a.link
+            row["synced"] = False
+        if a.metadata:
+            row["metadata"] = dict(a.metadata)
+        if a.source is not None:
+            row["source"] = sources[a.source]
+        return row
+
+    def to_dict(self) -> dict[str, Any]:
+        sources = self._sources()
+        doc = self._header(list(sources))
+        doc["assets"] = [self._row(a, sources) for a in self.assets]
+        return doc
+
+    def iter_chunks(self) -> Iterator[bytes]:
+        """The manifest's JSON text, in pieces: header, then one line per asset."""
+        sources = self._sources()
+        header = json.dumps(self._header(list(sources)), ensure_ascii=False, separators=(",", ":"))
+        yield (header[:-1] + ',"assets":[\n').encode("utf-8")
+        last = len(self.assets) - 1
+        for i, a in enumerate(self.assets):
+            line = json.dumps(self._row(a, sources), ensure_ascii=False, separators=(",", ":"))
+            yield (line + (",\n" if i < last else "\n")).encode("utf-8")
+        yield b"]}\n"
+
     def to_bytes(self, *, compress: bool) -> bytes:
-        raw = json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"),
-                         sort_keys=False).encode("utf-8")
-        # mtime=0 keeps compressed bytes (and so their content address) reproducible.
-        return gzip.compress(raw, compresslevel=6, mtime=0) if compress else raw
+        if not compress:
+            return b"".join(self.iter_chunks())
+        # gzip (wbits=31) written incrementally; zlib leaves the gzip mtime at 0,
+        # so the same manifest always compresses to the same bytes.
+        z = zlib.compressobj(6, zlib.DEFLATED, 31)
+        out = [z.compress(chunk) for chunk in self.iter_chunks()]
+        out.append(z.flush())
+        return b"".join(out)
 
     @classmethod
     def from_bytes(cls, data: bytes, *, where: str) -> Manifest:
         try:
+            stream: io.BufferedIOBase = (gzip.GzipFile(fileobj=io.BytesIO(data)) if data[:2] == b"\x1f\x8b"
+                                         else io.BytesIO(data))  # type: ignore[assignment]
+            fast = _read_line_per_asset(stream, where)
+            if fast is not None:
+                return fast
             if data[:2] == b"\x1f\x8b":
                 data = gzip.decompress(data)
             doc = json.loads(data.decode("utf-8"))
-        except (OSError, EOFError, ValueError) as exc:
+        except (OSError, EOFError, ValueError, zlib.error) as exc:
+            if isinstance(exc, ManifestError):
+                raise
             raise ManifestError(f"manifest {where} is not valid JSON: {exc}") from None
         return cls.from_dict(doc, where=where)
 
     @classmethod
     def from_dict(cls, doc: Any, *, where: str) -> Manifest:
-        def bad(msg: str) -> ManifestError:
-            return ManifestError(f"manifest {where}: {msg}")
-
-        if not isinstance(doc, dict):
-            raise bad("top level is not an object")
-        if doc.get("schema") != MANIFEST_SCHEMA:
-            raise bad(f"unsupported schema {doc.get('schema')!r} (this tether reads {MANIFEST_SCHEMA})")
-        sources = doc.get("sources", [])
+        header = _check_header(doc, where)
         rows = doc.get("assets")
-        if not isinstance(rows, list) or not isinstance(sources, list):
-            raise bad("'assets' and 'sources' must be lists")
-        assets = []
+        if not isinstance(rows, list):
+            raise ManifestError(f"manifest {where}: 'assets' must be a list")
         seen: set[str] = set()
-        for i, row in enumerate(rows):
-            if not isinstance(row, dict) or not isinstance(row.get("path"), str):
-                raise bad(f"asset #{i} has no 'path'")
-            path = row["path"]
-            try:
-                check_logical_path(path)
-            except UnsafePathError as exc:
-                raise bad(f"asset #{i}: {exc}") from None
-            if path in seen:
-                raise bad(f"asset path {path!r} appears twice")
-            seen.add(path)
-            src = row.get("source")
-            if src is not None and (not isinstance(src, int) or not 0 <= src < len(sources)):
-                raise bad(f"asset {path!r} has an invalid source index")
-            source = sources[src] if src is not None else None
-            meta = row.get("metadata", {})
-            if not isinstance(meta, dict):
-                raise bad(f"asset {path!r} metadata is not an object")
-            if row.get("synced", True) is False:
-                if not isinstance(row.get("link"), str):
-                    raise bad(f"link-only asset {path!r} has no 'link'")
-                assets.append(Asset(logical_path=path, link=row["link"], synced=False,
-                                    metadata=meta, source=source))
-                continue
-            uri, size, sums = row.get("uri"), row.get("size"), row.get("checksums", {})
-            if not isinstance(uri, str) or not uri:
-                raise bad(f"asset {path!r} has no 'uri'")
-            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-                raise bad(f"asset {path!r} has an invalid size {size!r}")
-            if not isinstance(sums, dict) or not all(isinstance(v, str) for v in sums.values()):
-                raise bad(f"asset {path!r} checksums must map kinds to strings")
-            unknown = set(sums) - KNOWN_KINDS
-            if unknown:
-                raise bad(f"asset {path!r} has unknown checksum kinds {sorted(unknown)}")
-            vid = row.get("version_id")
-            if vid is not None and not isinstance(vid, str):
-                raise bad(f"asset {path!r} version_id must be a string")
-            assets.append(Asset(logical_path=path, link=uri, uri=uri, size=size, checksums=sums,
-                                version_id=vid, last_modified=row.get("last_modified"),
-                                synced=True, metadata=meta, source=source))
-        name, type_ = doc.get("name"), doc.get("type")
-        if not isinstance(name, str) or not isinstance(type_, str):
-            raise bad("'name' and 'type' must be strings")
-        meta = doc.get("metadata", {})
-        if not isinstance(meta, dict):
-            raise bad("'metadata' is not an object")
-        return cls(name=name, type=type_, assets=tuple(assets),
-                   created_at=str(doc.get("created_at", "")), metadata=meta,
-                   digest=str(doc.get("digest", "")))
+        assets = tuple(_asset_from_row(row, i, header["sources"], seen, where) for i, row in enumerate(rows))
+        return cls(name=header["name"], type=header["type"], assets=assets, created_at=header["created_at"],
+                   metadata=header["metadata"], digest=header["digest"])
+
+
+def _check_header(doc: Any, where: str) -> dict[str, Any]:
+    def bad(msg: str) -> ManifestError:
+        return ManifestError(f"manifest {where}: {msg}")
+
+    if not isinstance(doc, dict):
+        raise bad("top level is not an object")
+    if doc.get("schema") != MANIFEST_SCHEMA:
+        raise bad(f"unsupported schema {doc.get('schema')!r} (this tether reads {MANIFEST_SCHEMA})")
+    sources = doc.get("sources", [])
+    if not isinstance(sources, list):
+        raise bad("'sources' must be a list")
+    name, type_ = doc.get("name"), doc.get("type")
+    if not isinstance(name, str) or not isinstance(type_, str):
+        raise bad("'name' and 'type' must be strings")
+    meta = doc.get("metadata", {})
+    if not isinstance(meta, dict):
+        raise bad("'metadata' is not an object")
+    return {"name": name, "type": type_, "sources": sources, "metadata": meta,
+            "created_at": str(doc.get("created_at", "")), "digest": str(doc.get("digest", ""))}
+
+
+def _asset_from_row(row: Any, i: int, sources: list[Any], seen: set[str], where: str) -> Asset:
+    def bad(msg: str) -> ManifestError:
+        return ManifestError(f"manifest {where}: {msg}")
+
+    if not isinstance(row, dict) or not isinstance(row.get("path"), str):
+        raise bad(f"asset #{i} has no 'path'")
+    path = row["path"]
+    try:
+        check_logical_path(path)
+    except UnsafePathError as exc:
+        raise bad(f"asset #{i}: {exc}") from None
+    if path in seen:
+        raise bad(f"asset path {path!r} appears twice")
+    seen.add(path)
+    src = row.get("source")
+    if src is not None and (not isinstance(src, int) or isinstance(src, bool) or not 0 <= src < len(sources)):
+        raise bad(f"asset {path!r} has an invalid source index")
+    source = sources[src] if src is not None else None
+    if source is not None and not isinstance(source, str):
+        raise bad(f"asset {path!r} has an invalid source")
+    meta = row.get("metadata", {})
+    if not isinstance(meta, dict):
+        raise bad(f"asset {path!r} metadata is not an object")
+    if row.get("synced", True) is False:
+        if not isinstance(row.get("link"), str):
+            raise bad(f"link-only asset {path!r} has no 'link'")
+        return Asset(logical_path=path, link=row["link"], synced=False, metadata=meta, source=source)
+    uri, size, sums = row.get("uri"), row.get("size"), row.get("checksums", {})
+    if not isinstance(uri, str) or not uri:
+        raise bad(f"asset {path!r} has no 'uri'")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise bad(f"asset {path!r} has an invalid size {size!r}")
+    if not isinstance(sums, dict) or not all(isinstance(v, str) for v in sums.values()):
+        raise bad(f"asset {path!r} checksums must map kinds to strings")
+    unknown = set(sums) - KNOWN_KINDS
+    if unknown:
+        raise bad(f"asset {path!r} has unknown checksum kinds {sorted(unknown)}")
+    vid = row.get("version_id")
+    if vid is not None and not isinstance(vid, str):
+        raise bad(f"asset {path!r} version_id must be a string")
+    modified = row.get("last_modified")
+    return Asset(logical_path=path, link=uri, uri=uri, size=size, checksums=sums, version_id=vid,
+                 last_modified=modified if isinstance(modified, str) else None, synced=True,
+                 metadata=meta, source=source)
+
+
+def _read_line_per_asset(stream: Any, where: str) -> Manifest | None:
+    """Read the one-asset-per-line layout tether writes, one line at a time.
+
+    Returns None when the text is laid out differently (hand-edited, pretty-
+    printed): the caller then parses it as a whole JSON document."""
+    first = stream.readline()
+    if not first.endswith(b',"assets":[\n'):
+        return None
+    header = _check_header(json.loads(first[: -len(',"assets":[\n')] + b"}"), where)
+    assets: list[Asset] = []
+    seen: set[str] = set()
+    ended = False
+    for i, line in enumerate(stream):
+        if line == b"]}\n" or line == b"]}":
+            ended = True
+            break
+        text = line[:-2] if line.endswith(b",\n") else line.rstrip(b"\n")
+        try:
+            row = json.loads(text)
+        except json.JSONDecodeError:
+            return None  # rows spread over lines: let the whole-document parser judge it
+        assets.append(_asset_from_row(row, i, header["sources"], seen, where))
+    if not ended or stream.read().strip():
+        return None  # not our layout after all: let the whole-document parser judge it
+    return Manifest(name=header["name"], type=header["type"], assets=tuple(assets),
+                    created_at=header["created_at"], metadata=header["metadata"], digest=header["digest"])
