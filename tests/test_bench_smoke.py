@@ -10,13 +10,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_bench_smoke_runs_and_writes_results() -> None:
-    r = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--smoke", "--reps", "1"],
-                       capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert "tether list requests: 1" in r.stdout
+def test_bench_tiny_runs_every_scenario_and_writes_results() -> None:
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--size", "tiny"],
+                       capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
     path = Path(r.stdout.strip().splitlines()[-1].removeprefix("wrote "))
     doc = json.loads(path.read_text())
     path.unlink()
-    assert [d["title"].split(" ")[0] for d in doc] == ["resolve", "download", "import"]
-    assert doc[-1]["heavy_modules"] == "[]"
+    titles = [d["title"] for d in doc["results"]]
+    assert [t.split(" ")[0] for t in titles] == ["resolve", "resolve", "resolve", "download", "download", "log",
+                                                 "catalog:", "import"]
+    resolve = doc["results"][0]
+    assert resolve["requests (one run)"]["tether"] <= 4  # one listing page plus per-bucket facts
+    assert "not run" in resolve["wandb Artifact.add_reference"]  # peers absent: said, not dropped
+    assert doc["results"][-1]["heavy_modules"] == "[]"
