@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -159,3 +161,39 @@ def test_names_differing_only_by_case_are_refused_on_a_case_insensitive_disk(tmp
     monkeypatch.setattr(transfer, "_case_insensitive", lambda folder: True)
     with pytest.raises(errors.UnsafePathError, match="differ only by case"):
         transfer.plan_targets(assets, tmp_path / "d2")
+
+
+def test_many_large_files_share_a_small_memory_budget_without_deadlock(tmp_path: Path, monkeypatch) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    blobs = {f"f{i}.bin": os.urandom(600_000 + i) for i in range(8)}
+    for name, data in blobs.items():
+        (src / name).write_bytes(data)
+    art = tether.Artifact("budget")
+    art.add(src)
+    v = tether.Catalog().log(art)
+    drv = tether.get_driver("file")
+    monkeypatch.setattr(type(drv), "part_size", 64 * 1024)
+    monkeypatch.setattr(transfer, "MAX_PART_SIZE", 64 * 1024)
+    monkeypatch.setenv("TETHER_DOWNLOAD_MEMORY", "1")  # two parts in memory across all eight files
+    in_flight = {"now": 0, "max": 0}
+    lock = threading.Lock()
+    original = type(drv).read_range
+
+    def counting(self, a, s, e):
+        with lock:
+            in_flight["now"] += 1
+            in_flight["max"] = max(in_flight["max"], in_flight["now"])
+        try:
+            time.sleep(0.002)
+            return original(self, a, s, e)
+        finally:
+            with lock:
+                in_flight["now"] -= 1
+
+    monkeypatch.setattr(type(drv), "read_range", counting)
+    result = v.download(tmp_path / "out", workers=8)
+    assert result.ok
+    for name, data in blobs.items():
+        assert (tmp_path / "out" / name).read_bytes() == data
+    assert 2 <= in_flight["max"] <= 2  # parallel, and never more parts held than the budget allows

@@ -23,6 +23,8 @@ def slow(self, a, s, e):
     return orig(self, a, s, e)
 type(drv).read_range = slow
 type(drv).part_size = 64 * 1024
+import tether.transfer
+tether.transfer.MAX_PART_SIZE = 64 * 1024  # many small parts: a slow download to interrupt
 from tether.cli import main
 main(sys.argv[1:])
 """

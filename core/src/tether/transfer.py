@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import attrs
 
@@ -166,6 +166,24 @@ class _Cancelled(Exception):
     pass
 
 
+MAX_PART_SIZE = 64 * CHUNK
+
+
+def memory_budget() -> int:
+    """Bytes of object parts a download may hold in memory (``TETHER_DOWNLOAD_MEMORY``)."""
+    return int(os.environ.get("TETHER_DOWNLOAD_MEMORY", str(512 * CHUNK)) or 512 * CHUNK)
+
+
+def part_size_for(driver: Driver, remaining: int, window: int) -> int:
+    """Ranged part size: the driver's minimum, grown so about ``window`` parts cover
+    the object, up to 64 MiB. Fewer, larger ranges mean fewer requests (and
+    cheaper ones on stores that bill per GET) while still filling ``window``."""
+    if remaining <= driver.part_size:
+        return driver.part_size
+    grown = -(-remaining // window)  # ceil
+    return max(driver.part_size, min(MAX_PART_SIZE, grown))
+
+
 class Downloader:
     def __init__(self, *, workers: int, progress: Progress | None, retry: RetryPolicy,
                  driver_for: Callable[[Asset], Driver]) -> None:
@@ -175,6 +193,8 @@ class Downloader:
         self.driver_for = driver_for
         self.cancel = threading.Event()
         self._part_pool = ThreadPoolExecutor(max(2, workers), thread_name_prefix="tether-part")
+        # Parts of large objects held in memory at once, across all files.
+        self._budget = threading.BoundedSemaphore(max(2, memory_budget() // MAX_PART_SIZE))
 
     def close(self) -> None:
         self._part_pool.shutdown(wait=True, cancel_futures=True)
@@ -224,6 +244,40 @@ class Downloader:
             part.unlink(missing_ok=True)
             raise
 
+    def _fetch_parts(self, driver: Driver, asset: Asset, starts: list[int], psize: int, size: int,
+                     window: int, hasher: MultiHasher, f: BinaryIO) -> None:
+        """Large object: ranged parts fetched in parallel, written and hashed in order.
+
+        Parts held in memory are bounded per file (``window``) and across all
+        files (the memory budget): a file waits for a budget slot only when it
+        has no part in flight, so files never wait on each other in a circle."""
+        pending: list[Future[bytes]] = []
+        it = iter(starts)
+        nxt: int | None = next(it, None)
+
+        def submit(start: int) -> None:
+            pending.append(self._part_pool.submit(self._read, driver, asset, start, min(size, start + psize)))
+
+        try:
+            while nxt is not None or pending:
+                while nxt is not None and len(pending) < window:
+                    if not self._budget.acquire(blocking=not pending):
+                        break
+                    submit(nxt)
+                    nxt = next(it, None)
+                try:
+                    data = pending.pop(0).result()
+                finally:
+                    self._budget.release()
+                hasher.update(data)
+                f.write(data)
+                if self.progress:
+                    self.progress(len(data))
+        finally:
+            for p in pending:
+                p.cancel()
+                self._budget.release()
+
     def _fetch_into(self, driver: Driver, asset: Asset, part: Path, *, resume: bool) -> None:
         size = asset.size or 0
         kinds = kinds_to_verify(asset.checksums)
@@ -241,7 +295,8 @@ class Downloader:
                     hasher.update(f.read(min(4 * CHUNK, have - f.tell())))
                 f.truncate(have)
                 f.seek(have)
-            psize = driver.part_size
+            window = max(2, min(self.workers, 8))
+            psize = part_size_for(driver, size - have, window)
             starts = list(range(have, size, psize))
             if len(starts) <= 1:
                 for s in starts:
@@ -251,29 +306,7 @@ class Downloader:
                     if self.progress:
                         self.progress(len(data))
             else:
-                # Large object: ranged parts in parallel, written and hashed in
-                # order; at most `window` parts in memory.
-                window = max(2, min(self.workers, 8))
-                pending: list[Future[bytes]] = []
-                it = iter(starts)
-                for s in it:
-                    pending.append(self._part_pool.submit(self._read, driver, asset, s, min(size, s + psize)))
-                    if len(pending) >= window:
-                        break
-                try:
-                    while pending:
-                        data = pending.pop(0).result()
-                        nxt = next(it, None)
-                        if nxt is not None:
-                            pending.append(self._part_pool.submit(
-                                self._read, driver, asset, nxt, min(size, nxt + psize)))
-                        hasher.update(data)
-                        f.write(data)
-                        if self.progress:
-                            self.progress(len(data))
-                finally:
-                    for p in pending:
-                        p.cancel()
+                self._fetch_parts(driver, asset, starts, psize, size, window, hasher, f)
             f.flush()
             os.fsync(f.fileno())
             written = f.tell()
