@@ -86,3 +86,16 @@ def test_link_only_warning_is_one_line(tmp_path: Path) -> None:
     assert r.stderr.startswith("tether: warning: ") and r.stderr.count("\n") == 1
     shown = tether("show", "links", "--json").stdout
     assert "secret" not in shown and "deadbeef" not in shown and "secret" not in r.stderr
+
+
+def test_nul_bytes_in_arguments_and_uris_are_clear_errors(tmp_path: Path) -> None:
+    import tether
+    from tether import errors
+
+    r = subprocess.run([sys.executable, "-c", "from tether.cli import main; main(['log', 'x', 'a\\x00b'])"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "NUL" in r.stderr and "Traceback" not in r.stderr
+    with pytest.raises(errors.InvalidURIError, match="NUL"):
+        tether.Artifact("n").add_remote(str(tmp_path) + "/a\x00b")
+    with pytest.raises(errors.InvalidURIError, match="NUL"):
+        tether.Artifact("n").add(str(tmp_path) + "/a\x00b")

@@ -17,6 +17,7 @@ from .errors import (
     AccessDeniedError,
     InvalidArtifactError,
     InvalidNameError,
+    InvalidURIError,
     NoDriverError,
     ObjectNotFoundError,
 )
@@ -145,6 +146,8 @@ class Artifact:
             metadata: Mapping[str, Any] | None = None) -> list[PendingFile]:
         """Add a local file or folder; it is uploaded to the catalog's artifact
         storage (or ``artifacts_uri``) when the artifact is logged."""
+        if "\x00" in os.fspath(local_path):
+            raise InvalidURIError(f"local path {os.fspath(local_path)!r} contains a NUL byte")
         path = Path(local_path).expanduser()
         if not path.exists():
             raise ObjectNotFoundError(f"no local file or folder {str(path)!r}")

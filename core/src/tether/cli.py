@@ -337,6 +337,10 @@ def tag_rm(ctx: click.Context, ref: str, tags: tuple[str, ...]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     warnings.showwarning = _show_warning  # one line per warning, no source dump
+    args = sys.argv[1:] if argv is None else argv
+    if any("\x00" in a for a in args):  # no path or URI can hold one; click would trip over it
+        click.echo("tether: error: arguments cannot contain NUL bytes", err=True)
+        sys.exit(2)
     try:
         rc = cli.main(args=argv, prog_name="tether", standalone_mode=False)
     except click.exceptions.Exit as exc:

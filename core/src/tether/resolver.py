@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from .driver import Driver
-from .errors import NoDriverError
+from .errors import InvalidURIError, NoDriverError
 from .plugins import get_registry
-from .uris import split_scheme
+from .uris import redact, split_scheme
 
 
 def scheme_of(uri: str) -> str:
     """The scheme tether dispatches on; plain paths are ``file``."""
+    if "\x00" in uri:
+        raise InvalidURIError(f"{redact(uri)!r} contains a NUL byte")
     scheme, _ = split_scheme(uri)
     return scheme or "file"
 
