@@ -27,6 +27,7 @@ import os
 import re
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -75,8 +76,13 @@ def iso_time(value: Any) -> str | None:
     """Normalise the many timestamp shapes fsspec backends return to ISO 8601 UTC."""
     if value is None or value == "":
         return None
-    if isinstance(value, (int, float)):
-        value = _dt.datetime.fromtimestamp(value, tz=_dt.timezone.utc)
+    if isinstance(value, (int, float)):  # epoch seconds; strftime is ~3x cheaper than datetime
+        whole = int(value)
+        micros = int(round((value - whole) * 1_000_000))
+        if micros >= 1_000_000:
+            whole, micros = whole + 1, 0
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        return f"{stamp}.{micros:06d}Z" if micros else stamp + "Z"
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=_dt.timezone.utc)

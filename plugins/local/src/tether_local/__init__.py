@@ -16,7 +16,7 @@ from typing import Any
 from tether import hookimpl
 from tether.atomic import fsync_dir, temp_name, write_atomic
 from tether.checksums import CHUNK, hash_file
-from tether.driver import Driver, iso_time
+from tether.driver import Driver, check_cap, iso_time
 from tether.errors import (
     AlreadyExistsError,
     DriftError,
@@ -69,14 +69,9 @@ class LocalDriver(Driver):
         return RemoteObject(uri=self.uri_of(path), path=path, size=int(info.get("size") or 0),
                             last_modified=iso_time(info.get("mtime")))
 
-    def enrich(self, objects: list[RemoteObject]) -> list[RemoteObject]:
-        """sha256 for every file: from the state cache, else hashed in parallel."""
-        stats: dict[str, os.stat_result] = {}
-        for o in objects:
-            try:
-                stats[o.path] = os.stat(o.path)
-            except FileNotFoundError:
-                raise ObjectNotFoundError(f"{self.uri_of(o.path)} vanished while being logged") from None
+    def _with_checksums(self, stats: dict[str, os.stat_result]) -> list[RemoteObject]:
+        """Objects with sha256 for each stat'ed file: from the state cache, else
+        hashed in parallel (and cached for next time)."""
         cache = get_cache()
         known = cache.lookup(stats)
         todo = [p for p in stats if p not in known]
@@ -87,34 +82,37 @@ class LocalDriver(Driver):
             fresh = dict(parallel_map(one, todo, self.default_workers))
             cache.store({p: (stats[p], d) for p, d in fresh.items()})
             known.update(fresh)
-        out = []
+        return [RemoteObject(uri=self.uri_of(p), path=p, size=st.st_size, checksums={"sha256": known[p]},
+                             last_modified=iso_time(st.st_mtime)) for p, st in stats.items()]
+
+    def enrich(self, objects: list[RemoteObject]) -> list[RemoteObject]:
+        if all("sha256" in o.checksums for o in objects):
+            return objects  # list() already hashed them
+        stats: dict[str, os.stat_result] = {}
         for o in objects:
-            st = stats[o.path]
-            out.append(RemoteObject(uri=o.uri, path=o.path, size=st.st_size,
-                                    checksums={"sha256": known[o.path]},
-                                    last_modified=iso_time(st.st_mtime)))
-        return out
+            try:
+                stats[o.path] = os.stat(o.path)
+            except FileNotFoundError:
+                raise ObjectNotFoundError(f"{self.uri_of(o.path)} vanished while being logged") from None
+        return self._with_checksums(stats)
 
     def list(self, uri: str, *, max_objects: int = 10_000) -> list[RemoteObject]:
-        # os.walk through fsspec would do; scandir directly avoids one info dict per file.
+        """Every file under the folder, with its sha256: one walk, one stat per file."""
         prefix = self.path_of(uri)
         root = prefix.rstrip("/") or "/"
         if not os.path.isdir(root):
             return []
-        out: list[RemoteObject] = []
+        stats: dict[str, os.stat_result] = {}
         for folder, dirs, files in os.walk(root, followlinks=False):
             dirs.sort()
-            for name in files:
+            for name in sorted(files):
                 full = os.path.join(folder, name)
                 try:
-                    st = os.stat(full)
+                    stats[full] = os.stat(full)
                 except FileNotFoundError:
                     continue
-                out.append(RemoteObject(uri=self.uri_of(full), path=full, size=st.st_size,
-                                        last_modified=iso_time(st.st_mtime)))
-        from tether.driver import check_cap
-
-        check_cap(len(out), max_objects, uri)
+        check_cap(len(stats), max_objects, uri)  # before hashing anything
+        out = self._with_checksums(stats)
         out.sort(key=lambda o: o.path)
         return out
 
