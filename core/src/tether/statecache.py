@@ -51,17 +51,28 @@ class StateCache:
             if db is None or not stats:
                 return {}
             out: dict[str, str] = {}
-            paths = list(stats)
-            for i in range(0, len(paths), 500):
-                batch = paths[i:i + 500]
-                q = f"select path, size, mtime_ns, inode, digest from hashes where kind=? and path in ({','.join('?' * len(batch))})"
+            paths = sorted(stats)
+            # Many files under one folder: one range scan of the primary key is
+            # far cheaper than batches of IN (...) lookups.
+            common = os.path.commonpath(paths) if len(paths) > 500 else None
+            if common:
+                q = ("select path, size, mtime_ns, inode, digest from hashes "
+                     "where path >= ? and path < ? and kind=?")
+                batches = [(q, [common, common + "\U0010ffff", kind])]
+            else:
+                batches = []
+                for i in range(0, len(paths), 500):
+                    batch = paths[i:i + 500]
+                    batches.append((f"select path, size, mtime_ns, inode, digest from hashes where kind=? "
+                                    f"and path in ({','.join('?' * len(batch))})", [kind, *batch]))
+            for q, args in batches:
                 try:
-                    rows = db.execute(q, [kind, *batch]).fetchall()
+                    rows = db.execute(q, args).fetchall()
                 except sqlite3.Error:
                     return out
                 for path, size, mtime_ns, inode, digest in rows:
-                    st = stats[path]
-                    if st.st_size == size and st.st_mtime_ns == mtime_ns and st.st_ino == inode:
+                    st = stats.get(path)
+                    if st is not None and st.st_size == size and st.st_mtime_ns == mtime_ns and st.st_ino == inode:
                         out[path] = digest
             return out
 

@@ -103,14 +103,21 @@ class LocalDriver(Driver):
         if not os.path.isdir(root):
             return []
         stats: dict[str, os.stat_result] = {}
-        for folder, dirs, files in os.walk(root, followlinks=False):
-            dirs.sort()
-            for name in sorted(files):
-                full = os.path.join(folder, name)
+        folders = [root]
+        while folders:  # scandir: one syscall a folder for the names, one stat a file
+            folder = folders.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except (FileNotFoundError, NotADirectoryError, PermissionError):
+                continue
+            for entry in entries:
                 try:
-                    stats[full] = os.stat(full)
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                    elif entry.is_file():
+                        stats[entry.path] = entry.stat()
                 except FileNotFoundError:
-                    continue
+                    continue  # removed while we looked
         check_cap(len(stats), max_objects, uri)  # before hashing anything
         out = self._with_checksums(stats)
         out.sort(key=lambda o: o.path)
