@@ -32,15 +32,15 @@ def site_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield site
     plugins.set_registry(old)
     for name in list(sys.modules):
-        if name.startswith(("tether_memory", "broken_plugin", "dup_plugin")):
+        if name.startswith(("tether_example_memory", "broken_plugin", "dup_plugin")):
             del sys.modules[name]
 
 
 @pytest.fixture
 def memory_plugin(site_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The docs' example plugin, installed as distribution ``tether-memory``."""
+    """The docs' example plugin, installed as distribution ``tether-example-memory``."""
     monkeypatch.syspath_prepend(str(EXAMPLE_PLUGIN))
-    install_fake_distribution(site_dir, "tether-memory", {"memory": "tether_memory"})
+    install_fake_distribution(site_dir, "tether-example-memory", {"memory": "tether_example_memory"})
     return site_dir
 
 

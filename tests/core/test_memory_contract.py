@@ -19,7 +19,7 @@ class TestMemoryPluginContract(DriverContract):
 
 def test_third_party_plugin_found_by_scheme_logs_and_downloads(memory_uri: str, tmp_path: Path) -> None:
     info = {p.name: p for p in get_registry().plugins}
-    assert info["memory"].distribution == "tether-memory"
+    assert info["memory"].distribution == "tether-example-memory"
     assert info["memory"].schemes == ("memory",)
     drv = tether.get_driver("memory")
     drv.write_bytes(f"{memory_uri}/model/weights.bin", b"\x00\x01" * 1000)

@@ -56,10 +56,10 @@ def test_link_only_assets_are_skipped_and_reported_on_download(tmp_path: Path) -
 
 def test_two_plugins_claiming_one_scheme_is_a_reported_conflict(memory_plugin: Path, monkeypatch) -> None:
     (memory_plugin / "dup_plugin.py").write_text(
-        "import tether\nfrom tether_memory import MemoryDriver\n"
+        "import tether\nfrom tether_example_memory import MemoryDriver\n"
         "class ForkedMemoryDriver(MemoryDriver):\n    pass\n"
         "@tether.hookimpl\ndef tether_register_drivers():\n    return [ForkedMemoryDriver]\n")
-    install_fake_distribution(memory_plugin, "tether-memory-fork", {"memory2": "dup_plugin"})
+    install_fake_distribution(memory_plugin, "tether-example-memory-fork", {"memory2": "dup_plugin"})
     reg = get_registry()
     assert reg.conflicts() == {"memory": ["memory", "memory2"]}
     with pytest.raises(errors.DriverConflictError) as exc:
