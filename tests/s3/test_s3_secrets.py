@@ -44,3 +44,18 @@ def test_secrets_in_config_and_links_never_appear_anywhere(moto_server, s3_clien
         assert secret not in text, secret
         assert secret.encode() not in stored, secret
     assert "files.example.com/x.csv" in text  # the link itself is kept, minus its credentials
+
+
+def test_credentials_in_an_endpoint_url_never_appear(moto_server, bucket, tmp_path: Path) -> None:
+    port = moto_server.url.rsplit(":", 1)[1]
+    env = {"PATH": "/usr/bin:/bin", "TETHER_HOME": str(tmp_path / "home"), "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+           "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "TETHER_S3_MAX_ATTEMPTS": "1",
+           "TETHER_S3_ENDPOINT_URL": f"http://admin:{SECRETS[3]}@127.0.0.1:{port}"}
+    for args in (("log", "ep", f"s3://{bucket}/x"), ("log", "ep", f"s3://{bucket}/x", "--strict", "--json")):
+        r = subprocess.run([sys.executable, "-m", "tether.cli", *args], capture_output=True, text=True,
+                           env=env, timeout=120)
+        assert SECRETS[3] not in r.stdout + r.stderr
+        assert "Traceback" not in r.stderr
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "home").rglob("*") if p.is_file())
+    assert SECRETS[3].encode() not in stored
