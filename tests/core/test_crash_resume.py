@@ -11,17 +11,9 @@ from pathlib import Path
 
 import tether
 
-SLOW_DOWNLOAD = """
-import sys, time, tether
-drv = tether.get_driver("file")
-orig = type(drv).read_range
-def slow(self, a, s, e):
-    time.sleep(0.02)
-    return orig(self, a, s, e)
-type(drv).read_range = slow
-type(drv).part_size = 64 * 1024
-import tether.transfer
-tether.transfer.MAX_PART_SIZE = 64 * 1024  # many small parts: a slow download to interrupt
+from .slow_local import slow_local_driver
+
+SLOW_DOWNLOAD = slow_local_driver(0.02) + """
 tether.Catalog().get("big").download(sys.argv[1], workers=1)
 """
 

@@ -14,17 +14,9 @@ import pytest
 import tether
 from tether import errors
 
-SLOW_CLI = """
-import sys, time, tether
-drv = tether.get_driver("file")
-orig = type(drv).read_range
-def slow(self, a, s, e):
-    time.sleep(0.05)
-    return orig(self, a, s, e)
-type(drv).read_range = slow
-type(drv).part_size = 64 * 1024
-import tether.transfer
-tether.transfer.MAX_PART_SIZE = 64 * 1024  # many small parts: a slow download to interrupt
+from .slow_local import slow_local_driver
+
+SLOW_CLI = slow_local_driver(0.05) + """
 from tether.cli import main
 main(sys.argv[1:])
 """
