@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from . import config
-from .driver import DEFAULT_MAX_OBJECTS
+from .driver import DEFAULT_MAX_OBJECTS, Resolution
 from .errors import (
     AccessDeniedError,
     InvalidArtifactError,
@@ -22,6 +22,7 @@ from .errors import (
     ObjectNotFoundError,
 )
 from .models import Asset
+from .nogc import gc_paused
 from .paths import check_logical_path, join_logical
 from .resolver import can_link_only, driver_for_uri
 from .uris import redact, split_scheme
@@ -108,28 +109,34 @@ class Artifact:
             return [self._add_link(uri, logical_path, metadata,
                                    "no tether driver serves this scheme; recorded as a link only")]
         driver = driver_for_uri(uri)
-        try:
-            res = driver.resolve(uri, max_objects=cap, glob=glob)
-        except AccessDeniedError as exc:
-            if strict:
-                raise
-            return [self._add_link(uri, logical_path, metadata, f"{exc}; recorded as a link only")]
+        with gc_paused():  # one object per listed object, none cyclic
+            try:
+                res = driver.resolve(uri, max_objects=cap, glob=glob)
+            except AccessDeniedError as exc:
+                if strict:
+                    raise
+                return [self._add_link(uri, logical_path, metadata, f"{exc}; recorded as a link only")]
+            return self._add_resolved(res, uri, logical_path, metadata)
+
+    def _add_resolved(self, res: Resolution, uri: str, logical_path: str | None,
+                      metadata: Mapping[str, Any] | None) -> list[Asset]:
         source = redact(res.objects[0].uri if res.kind == "object" else uri)
-        added = []
+        # Staged first so a clash leaves the artifact as it was.
         staged: dict[str, Asset] = {}
+        relative, from_object = res.relative, Asset.from_object
         for obj in res.objects:
             if res.kind == "object":
-                lp = logical_path.rstrip("/") if logical_path else res.relative(obj)
+                lp = logical_path.rstrip("/") if logical_path else relative(obj)
             else:
-                lp = join_logical(logical_path, res.relative(obj))
-            self._claim(lp)
+                lp = join_logical(logical_path, relative(obj))
             if lp in staged:
                 raise InvalidArtifactError(f"artifact {self.name!r}: two objects map to {lp!r}")
-            staged[lp] = Asset.from_object(lp, obj, source=source, metadata=metadata)
-        for lp, asset in staged.items():
-            self._assets[lp] = asset
-            added.append(asset)
-        return added
+            staged[lp] = from_object(lp, obj, source=source, metadata=metadata)
+        if self._assets or self._pending:
+            for lp in staged:
+                self._claim(lp)  # raises, naming the clash
+        self._assets.update(staged)
+        return list(staged.values())
 
     def _add_link(self, uri: str, logical_path: str | None, metadata: Mapping[str, Any] | None,
                   why: str) -> Asset:

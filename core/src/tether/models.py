@@ -103,10 +103,9 @@ class Asset:
     @classmethod
     def from_object(cls, logical_path: str, obj: RemoteObject, *, source: str | None = None,
                     metadata: Mapping[str, Any] | None = None) -> Asset:
-        return cls(logical_path=logical_path, link=obj.uri, uri=obj.uri, size=obj.size,
-                   checksums=obj.checksums, version_id=obj.version_id,
-                   last_modified=obj.last_modified, synced=True, metadata=metadata or {},
-                   source=source)
+        # Positional: called once per object of every listing.
+        return cls(logical_path, obj.uri, obj.uri, obj.size, obj.checksums, obj.version_id,
+                   obj.last_modified, True, metadata or _EMPTY, source)
 
     def identity(self) -> tuple[Any, ...]:
         """What makes two assets the same content (last_modified excluded)."""

@@ -5,10 +5,17 @@ only while the file's size, mtime (ns) and inode are unchanged; entries for
 files modified within the last two seconds are not stored, because a second
 write inside the filesystem's timestamp granularity would go unnoticed (the
 "racily clean" problem git solves the same way).
+
+Two tables. ``hashes`` has one row per file and serves any lookup. ``folders``
+has one *snapshot* per listed folder: every cached entry under it in a single
+marshal blob, so re-logging an unchanged folder costs one row read and one
+comparison per file instead of fetching and unpacking 20,000 rows (the
+snapshot is what keeps an unchanged re-log a small fraction of the first).
 """
 
 from __future__ import annotations
 
+import marshal
 import os
 import sqlite3
 import threading
@@ -16,13 +23,18 @@ import time
 from pathlib import Path
 
 RACY_WINDOW_NS = 2_000_000_000
+_SNAPSHOT_FORMAT = 1
 
-_SCHEMA = """
-create table if not exists hashes (
-    path text primary key, size integer, mtime_ns integer, inode integer,
-    kind text, digest text
+_SCHEMA = (
+    """create table if not exists hashes (
+        path text primary key, size integer, mtime_ns integer, inode integer,
+        kind text, digest text
+    )""",
+    "create table if not exists folders (root text, kind text, snapshot blob, primary key (root, kind))",
 )
-"""
+
+# path -> (size, mtime_ns, inode, digest), relative to the snapshot's root
+Snapshot = dict[str, tuple[int, int, int, str]]
 
 
 class StateCache:
@@ -38,63 +50,143 @@ class StateCache:
                 db = sqlite3.connect(self._path, timeout=30, check_same_thread=False,
                                      isolation_level=None)
                 db.execute("pragma journal_mode=wal")
-                db.execute(_SCHEMA)
+                for statement in _SCHEMA:
+                    db.execute(statement)
                 self._db = db
-            except sqlite3.Error:
-                return None  # a cache that cannot open is just a slower log
+            except (OSError, sqlite3.Error):
+                return None  # a cache that cannot open (read-only disk, a file in the way) is just a slower log
         return self._db
 
+    # ------------------------------------------------------------------ lookup
     def lookup(self, stats: dict[str, os.stat_result], kind: str = "sha256") -> dict[str, str]:
         """Cached digests for the files whose stat still matches."""
+        if not stats:
+            return {}
         with self._lock:
             db = self._conn()
-            if db is None or not stats:
-                return {}
-            out: dict[str, str] = {}
-            paths = sorted(stats)
-            # Many files under one folder: one range scan of the primary key is
-            # far cheaper than batches of IN (...) lookups.
-            common = os.path.commonpath(paths) if len(paths) > 500 else None
-            if common:
-                q = ("select path, size, mtime_ns, inode, digest from hashes "
-                     "where path >= ? and path < ? and kind=?")
-                batches = [(q, [common, common + "\U0010ffff", kind])]
-            else:
-                batches = []
-                for i in range(0, len(paths), 500):
-                    batch = paths[i:i + 500]
-                    batches.append((f"select path, size, mtime_ns, inode, digest from hashes where kind=? "
-                                    f"and path in ({','.join('?' * len(batch))})", [kind, *batch]))
-            for q, args in batches:
-                try:
-                    rows = db.execute(q, args).fetchall()
-                except sqlite3.Error:
-                    return out
-                for path, size, mtime_ns, inode, digest in rows:
-                    st = stats.get(path)
-                    if st is not None and st.st_size == size and st.st_mtime_ns == mtime_ns and st.st_ino == inode:
-                        out[path] = digest
-            return out
+            return self._from_rows(db, stats, kind) if db is not None else {}
 
+    def lookup_folder(self, root: str, stats: dict[str, os.stat_result],
+                      kind: str = "sha256") -> tuple[dict[str, str], bool]:
+        """Cached digests for the files listed under ``root``, and whether
+        ``root``'s snapshot already holds exactly these files as they are (so
+        there is nothing to store afterwards). The snapshot answers first; only
+        files it does not vouch for are looked up row by row."""
+        if not stats:
+            return {}, False
+        with self._lock:
+            db = self._conn()
+            if db is None:
+                return {}, False
+            snapshot = self._read_snapshot(db, root, kind)
+            out = _matching(snapshot, root, stats) if snapshot else {}
+            current = snapshot is not None and len(out) == len(stats) == len(snapshot)
+            if len(out) < len(stats):
+                rest = {p: st for p, st in stats.items() if p not in out} if out else stats
+                out.update(self._from_rows(db, rest, kind))
+            return out, current
+
+    @staticmethod
+    def _read_snapshot(db: sqlite3.Connection, root: str, kind: str) -> Snapshot | None:
+        try:
+            row = db.execute("select snapshot from folders where root=? and kind=?", (root, kind)).fetchone()
+            if row is None:
+                return None
+            fmt, snapshot = marshal.loads(row[0])
+        except (sqlite3.Error, ValueError, EOFError, TypeError):
+            return None  # unreadable: as if absent, and rewritten on the next store
+        if fmt != _SNAPSHOT_FORMAT or not isinstance(snapshot, dict):
+            return None
+        if snapshot and not _well_formed(next(iter(snapshot.items()))):
+            return None
+        return snapshot
+
+    @staticmethod
+    def _from_rows(db: sqlite3.Connection, stats: dict[str, os.stat_result], kind: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        paths = sorted(stats)
+        # Many files under one folder: one range scan of the primary key is
+        # far cheaper than batches of IN (...) lookups.
+        common = os.path.commonpath(paths) if len(paths) > 500 else None
+        if common:
+            q = ("select path, size, mtime_ns, inode, digest from hashes "
+                 "where path >= ? and path < ? and kind=?")
+            batches = [(q, [common, common + "\U0010ffff", kind])]
+        else:
+            batches = []
+            for i in range(0, len(paths), 500):
+                batch = paths[i:i + 500]
+                batches.append((f"select path, size, mtime_ns, inode, digest from hashes where kind=? "
+                                f"and path in ({','.join('?' * len(batch))})", [kind, *batch]))
+        for q, args in batches:
+            try:
+                rows = db.execute(q, args).fetchall()
+            except sqlite3.Error:
+                return out
+            for path, size, mtime_ns, inode, digest in rows:
+                st = stats.get(path)
+                if st is not None and st.st_size == size and st.st_mtime_ns == mtime_ns and st.st_ino == inode:
+                    out[path] = digest
+        return out
+
+    # ------------------------------------------------------------------- store
     def store(self, entries: dict[str, tuple[os.stat_result, str]], kind: str = "sha256") -> None:
+        """Remember digests of individual files (not those still racily clean)."""
         now = time.time_ns()
         rows = [(p, st.st_size, st.st_mtime_ns, st.st_ino, kind, d)
                 for p, (st, d) in entries.items() if now - st.st_mtime_ns > RACY_WINDOW_NS]
-        if not rows:
-            return
+        if rows:
+            self._write(lambda db: db.executemany("insert or replace into hashes values (?,?,?,?,?,?)", rows))
+
+    def store_snapshot(self, root: str, stats: dict[str, os.stat_result], digests: dict[str, str],
+                       kind: str = "sha256") -> None:
+        """Replace ``root``'s snapshot with the listed files and their digests."""
+        now = time.time_ns()
+        cut = len(root.rstrip("/")) + 1
+        snapshot = {p[cut:]: (st.st_size, st.st_mtime_ns, st.st_ino, digests[p])
+                    for p, st in stats.items() if now - st.st_mtime_ns > RACY_WINDOW_NS and p in digests}
+        blob = marshal.dumps((_SNAPSHOT_FORMAT, snapshot))
+        self._write(lambda db: db.execute("insert or replace into folders values (?,?,?)", (root, kind, blob)))
+
+    def _write(self, do) -> None:  # noqa: ANN001
         with self._lock:
             db = self._conn()
             if db is None:
                 return
             try:
                 db.execute("begin")
-                db.executemany("insert or replace into hashes values (?,?,?,?,?,?)", rows)
+                do(db)
                 db.execute("commit")
             except sqlite3.Error:
                 try:
                     db.execute("rollback")
                 except sqlite3.Error:
                     pass
+
+
+def _matching(snapshot: Snapshot, root: str, stats: dict[str, os.stat_result]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    cut = len(root.rstrip("/")) + 1
+    get = snapshot.get
+    try:
+        for path, st in stats.items():
+            entry = get(path[cut:])
+            if entry is not None and entry[0] == st.st_size and entry[1] == st.st_mtime_ns \
+                    and entry[2] == st.st_ino:
+                out[path] = entry[3]
+    except (TypeError, IndexError, KeyError):
+        return {}  # a damaged snapshot vouches for nothing
+    return out
+
+
+def _well_formed(item: object) -> bool:
+    # A hand-edited or foreign blob must read as "no snapshot", never crash a log.
+    try:
+        path, (size, mtime_ns, inode, digest) = item  # type: ignore[misc]
+    except (TypeError, ValueError):
+        return False
+    return isinstance(path, str) and isinstance(digest, str) and \
+        all(isinstance(v, int) for v in (size, mtime_ns, inode))
 
 
 _caches: dict[Path, StateCache] = {}
