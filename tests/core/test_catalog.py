@@ -181,3 +181,44 @@ def test_sixteen_processes_get_sixteen_versions(tmp_path: Path, _isolated_home: 
     cat = tether.Catalog()
     uris = {cat.get("racing", version=n).assets[0].uri for n in range(1, 17)}
     assert len(uris) == 16
+
+
+def test_content_digest_bytes_are_stable_across_releases() -> None:
+    """Catalogs compare this digest with ones written by earlier tether releases
+    to recognise an identical re-log; its input bytes must never drift."""
+    import datetime
+
+    from tether.models import Asset, content_digest
+
+    assets = (
+        Asset(logical_path="b/ü.bin", link="s3://b/k/ü.bin", uri="s3://b/k/ü.bin", size=3,
+              checksums={"md5": "00ff", "etag": "00ff"}, version_id="v1", last_modified="2026-01-01T00:00:00Z",
+              metadata={"z": 1, "a": [1, 2], "when": datetime.date(2026, 1, 2)}, source="s3://b/k/"),
+        Asset(logical_path="a.txt", link="file:///x/a.txt", uri="file:///x/a.txt", size=0,
+              checksums={"sha256": "e3b0"}),
+        Asset(logical_path="link", link="https://example.com/x", synced=False),
+    )
+    # Recorded from the first release's implementation.
+    assert content_digest("dataset", assets) == \
+        "sha256:3ee7320a0d84224fc7939605bebfe2647a1d57da1593464062488e4a599f7997"
+    assert content_digest("model", assets) != content_digest("dataset", assets)
+
+
+def test_identical_relog_returns_what_was_recorded(folder: Path) -> None:
+    """An identical re-log answers with the stored version: its recorded
+    metadata and timestamps, not the new call's."""
+    old = time.time() - 600
+    os.utime(folder / "x.txt", (old, old))
+    art = tether.Artifact("ds", metadata={"run": 1})
+    art.add_remote(str(folder))
+    v1 = tether.Catalog().log(art)
+    os.utime(folder / "x.txt", (old + 5, old + 5))  # a touch: same bytes, new mtime
+    again = tether.Artifact("ds", metadata={"run": 2})
+    again.add_remote(str(folder))
+    same = tether.Catalog().log(again, tags=["rerun"])
+    assert same.version == 1 and same.digest == v1.digest
+    assert same.metadata == {"run": 1}
+    assert same.assets == v1.assets
+    assert same.assets[0].last_modified == v1.assets[0].last_modified != again.assets[0].last_modified
+    assert same.tags == ("rerun",) and same.created_at == v1.created_at
+

@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from .errors import (
     UnknownArtifactError,
     UnknownVersionError,
 )
-from .models import VERSION_SCHEMA, Asset, Manifest, RemoteObject, content_digest
+from .models import VERSION_SCHEMA, Asset, FrozenMap, Manifest, RemoteObject, content_digest
 from .parallel import parallel_map
 from .resolver import driver_for_uri, scheme_of
 from .uris import redact, split_scheme
@@ -90,18 +90,44 @@ class StatusResult:
 
 @attrs.frozen
 class ArtifactVersion:
-    """One logged version: its manifest plus aliases and tags as read when loaded."""
+    """One logged version: its manifest plus aliases and tags as read when loaded.
+
+    Two versions are equal when they are the same version of the same name
+    with the same content digest. ``assets`` and ``metadata`` may be read from
+    the manifest on first use: logging content identical to the latest version
+    returns that version without parsing its (possibly 100,000-row) manifest.
+    """
 
     name: str
     version: int
     type: str
     created_at: str
     digest: str
-    assets: tuple[Asset, ...] = attrs.field(repr=False)
-    metadata: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+    _assets: tuple[Asset, ...] | None = attrs.field(default=None, alias="assets", eq=False, repr=False)
+    _metadata: Mapping[str, Any] | None = attrs.field(default=None, alias="metadata", eq=False, repr=False)
     aliases: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     catalog: Catalog | None = attrs.field(default=None, eq=False, repr=False)
+    _manifest_reader: Callable[[], Manifest] | None = attrs.field(default=None, alias="manifest_reader",
+                                                                  eq=False, repr=False)
+
+    @property
+    def assets(self) -> tuple[Asset, ...]:
+        if self._assets is None:
+            self._fill()
+        return self._assets  # type: ignore[return-value]
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        if self._metadata is None:
+            self._fill()
+        return self._metadata  # type: ignore[return-value]
+
+    def _fill(self) -> None:
+        manifest = self._manifest_reader() if self._manifest_reader is not None else None
+        # Frozen to callers; filled once here (idempotent, so a race only reads twice).
+        object.__setattr__(self, "_assets", manifest.assets if manifest else ())
+        object.__setattr__(self, "_metadata", manifest.metadata if manifest else FrozenMap())
 
     @property
     def ref(self) -> str:
@@ -226,8 +252,24 @@ class Catalog:
                 raise UnknownArtifactError(f"no artifact named {name!r} in {self!r}")
         return self._load(name, number)
 
-    def _load(self, name: str, number: int) -> ArtifactVersion:
+    def _load(self, name: str, number: int, *, lazy_type: str | None = None) -> ArtifactVersion:
+        """Version ``number`` of ``name``. With ``lazy_type`` (the type the
+        caller already knows it has), the manifest is read only when its assets
+        or metadata are first used."""
         claim = self._read_claim(name, number)
+        if lazy_type is not None and isinstance(claim.get("created_at"), str):
+            aliases = tuple(sorted(a for a, v in self.aliases(name).items() if v == number))
+            return ArtifactVersion(name=name, version=number, type=lazy_type, created_at=claim["created_at"],
+                                   digest=str(claim.get("digest", "")), aliases=aliases,
+                                   tags=tuple(self.tags(name, number)), catalog=self,
+                                   manifest_reader=lambda: self._read_manifest(name, number, claim))
+        m = self._read_manifest(name, number, claim)
+        aliases = tuple(sorted(a for a, v in self.aliases(name).items() if v == number))
+        return ArtifactVersion(name=name, version=number, type=m.type, created_at=m.created_at,
+                               digest=m.digest, assets=m.assets, metadata=m.metadata,
+                               aliases=aliases, tags=tuple(self.tags(name, number)), catalog=self)
+
+    def _read_manifest(self, name: str, number: int, claim: dict[str, Any]) -> Manifest:
         rel = claim.get("manifest")
         if not isinstance(rel, str) or not re.match(r"^manifests/[0-9a-f]{64}\.json(\.gz)?$", rel):
             raise ManifestError(f"{name}:v{number}: version claim names an invalid manifest {rel!r}")
@@ -238,11 +280,7 @@ class Catalog:
             raise ManifestError(f"{name}:v{number}: manifest {redact(uri)} is missing") from None
         if hashlib.sha256(data).hexdigest() != rel.split("/")[1].split(".")[0]:
             raise ManifestError(f"{name}:v{number}: manifest {redact(uri)} does not match its checksum")
-        m = Manifest.from_bytes(data, where=f"{name}:v{number}")
-        aliases = tuple(sorted(a for a, v in self.aliases(name).items() if v == number))
-        return ArtifactVersion(name=name, version=number, type=m.type, created_at=m.created_at,
-                               digest=m.digest, assets=m.assets, metadata=m.metadata,
-                               aliases=aliases, tags=tuple(self.tags(name, number)), catalog=self)
+        return Manifest.from_bytes(data, where=f"{name}:v{number}")
 
     # ------------------------------------------------------------------ logging
     def log(self, artifact: Artifact, aliases: Iterable[str] = (), tags: Iterable[str] = (),
@@ -279,7 +317,8 @@ class Catalog:
         if tags:
             self.add_tags(name, number, *tags)
         if manifest is None:
-            return self._load(name, number)
+            # Same content as the latest version (same type: the digest covers it).
+            return self._load(name, number, lazy_type=artifact.type)
         # A version just written: no need to read back what is in memory. It is
         # new, so its only aliases and tags are the ones just given.
         return ArtifactVersion(name=name, version=number, type=manifest.type, created_at=manifest.created_at,

@@ -23,7 +23,7 @@ from tether.errors import (
     InvalidURIError,
     ObjectNotFoundError,
 )
-from tether.models import Asset, RemoteObject
+from tether.models import Asset, FrozenMap, RemoteObject
 from tether.parallel import parallel_map
 from tether.statecache import get_cache
 from tether.uris import split_scheme
@@ -91,7 +91,7 @@ class LocalDriver(Driver):
         # Sorted by path (the listing contract), built positionally: this loop
         # runs once per file on every log, cached or not.
         uri_of = self.uri_of
-        return [RemoteObject(uri_of(p), p, st.st_size, {"sha256": known[p]}, None, iso_time_ns(st.st_mtime_ns))
+        return [RemoteObject(uri_of(p), p, st.st_size, FrozenMap(sha256=known[p]), None, iso_time_ns(st.st_mtime_ns))
                 for p, st in sorted(stats.items())]
 
     def enrich(self, objects: list[RemoteObject]) -> list[RemoteObject]:
