@@ -7,7 +7,7 @@ identifies an object version but is not a content hash in general.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import os
 import zlib
@@ -136,8 +136,11 @@ def kinds_to_verify(checksums: Mapping[str, str]) -> list[str]:
 
 
 def b64_to_hex(value: str) -> str:
-    """GCS and S3 report md5/crc32c as base64 of the raw digest."""
-    return base64.b64decode(value).hex()
+    """GCS and S3 report md5/crc32c as base64 of the raw digest.
+
+    binascii directly: called twice per object of every GCS listing, and
+    base64.b64decode's argument checks cost more than the decoding."""
+    return binascii.a2b_base64(value).hex()
 
 
 def hash_file(path: str, kinds: Iterable[str] = ("sha256",), chunk: int = 4 * CHUNK) -> dict[str, str]:
