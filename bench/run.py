@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -165,8 +166,25 @@ def scenario_resolve(ctx: dict, versioned: bool) -> dict:
         runs[label] = peer_run
     med = alternate(runs, ctx["reps"])
     notes["requests (one run)"] = requests
+    notes["server cost of one request (ms, median of 3)"] = request_costs(s3, bucket, versioned)
     return show(f"resolve a prefix of {n} objects ({'versioned' if versioned else 'unversioned'} bucket)",
                 med, notes)
+
+
+def request_costs(s3: Any, bucket: str, versioned: bool) -> dict[str, float]:
+    """What one listing page and one HEAD cost on this server: the floor of a
+    listing is pages x page cost, a per-object peer pays objects x HEAD cost.
+    (moto deep-copies every version in the bucket for each ListObjectVersions
+    page, so there a page costs the same whether it returns 1 key or 1,000.)"""
+    op = s3.list_object_versions if versioned else s3.list_objects_v2
+    name = "ListObjectVersions" if versioned else "ListObjectsV2"
+
+    def ms(fn: Callable[[], object]) -> float:
+        return round(statistics.median(timed(fn) for _ in range(3)) * 1000, 1)
+
+    return {f"{name} page of 1000": ms(lambda: op(Bucket=bucket, Prefix="data/", MaxKeys=1000)),
+            f"{name} page of 1": ms(lambda: op(Bucket=bucket, Prefix="data/", MaxKeys=1)),
+            "HeadObject": ms(lambda: s3.head_object(Bucket=bucket, Key="data/000000.bin"))}
 
 
 def scenario_resolve_gcs(ctx: dict) -> dict:

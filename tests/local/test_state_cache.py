@@ -164,3 +164,21 @@ def test_garbage_collector_is_back_on_after_a_log_even_a_failed_one(folder: Path
         assert not gc.isenabled()  # a caller's choice is kept too
     finally:
         gc.enable()
+
+
+def test_snapshots_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hashed: list[str]) -> None:
+    """A new output folder per run must not grow the cache without bound; the
+    oldest snapshots go first, and their files are still not hashed again."""
+    import tether.statecache
+
+    monkeypatch.setattr(tether.statecache, "MAX_SNAPSHOTS", 3)
+    for i in range(5):
+        write(tmp_path / f"run-{i}" / "out.bin", f"run {i}".encode())
+        digests(tmp_path / f"run-{i}")
+    db = sqlite3.connect(cache_dir() / "hashes.sqlite")
+    roots = sorted(os.path.basename(r) for (r,) in db.execute("select root from folders"))
+    db.close()
+    assert roots == ["run-2", "run-3", "run-4"]
+    hashed.clear()
+    assert digests(tmp_path / "run-0") == {"out.bin": sha256(b"run 0")}
+    assert hashed == []

@@ -30,8 +30,15 @@ _SCHEMA = (
         path text primary key, size integer, mtime_ns integer, inode integer,
         kind text, digest text
     )""",
-    "create table if not exists folders (root text, kind text, snapshot blob, primary key (root, kind))",
+    """create table if not exists folders (
+        root text, kind text, snapshot blob, written_ns integer, primary key (root, kind)
+    )""",
 )
+# Snapshots kept (most recently written first): enough for the folders one
+# machine logs, while a stream of one-off folders (a new output folder per run)
+# cannot grow the cache without bound. A dropped snapshot costs one slower log,
+# not a re-hash: the per-file rows still vouch for the files.
+MAX_SNAPSHOTS = 256
 
 # path -> (size, mtime_ns, inode, digest), relative to the snapshot's root
 Snapshot = dict[str, tuple[int, int, int, str]]
@@ -146,7 +153,13 @@ class StateCache:
         snapshot = {p[cut:]: (st.st_size, st.st_mtime_ns, st.st_ino, digests[p])
                     for p, st in stats.items() if now - st.st_mtime_ns > RACY_WINDOW_NS and p in digests}
         blob = marshal.dumps((_SNAPSHOT_FORMAT, snapshot))
-        self._write(lambda db: db.execute("insert or replace into folders values (?,?,?)", (root, kind, blob)))
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("insert or replace into folders values (?,?,?,?)", (root, kind, blob, now))
+            db.execute("delete from folders where rowid not in "
+                       "(select rowid from folders order by written_ns desc limit ?)", (MAX_SNAPSHOTS,))
+
+        self._write(write)
 
     def _write(self, do) -> None:  # noqa: ANN001
         with self._lock:
