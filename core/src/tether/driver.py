@@ -218,7 +218,8 @@ class Driver:
         The generic rule: an object whose listing row has no verifiable checksum
         is read once and its sha256 recorded, so every download can be
         verified. Drivers whose listings carry checksums (S3, GCS) or that
-        cache hashes (local) override this."""
+        cache hashes (local) override this. Returns one object per input, in
+        the same order (callers pair them up by position)."""
         todo = [i for i, o in enumerate(objects) if not any(k in o.checksums for k in VERIFIABLE)]
         if not todo:
             return objects

@@ -151,6 +151,19 @@ class DriverContract:
         self.put(driver, f"{base_uri}/c.bin", b"checksum me")
         assert driver.checksum(f"{base_uri}/c.bin")["sha256"] == hashlib.sha256(b"checksum me").hexdigest()
 
+    def test_enrich_keeps_one_object_per_input_in_order(self, driver: Driver, base_uri: str) -> None:
+        data = {"z.bin": b"last by name", "a.bin": b"first by name", "m.bin": b"middle"}
+        self.tree(driver, base_uri, data)
+        objs = [driver.stat_path(driver.path_of(f"{base_uri}/{name}")) for name in ("z.bin", "a.bin", "z.bin", "m.bin")]
+        assert all(objs)
+        out = driver.enrich(objs)  # type: ignore[arg-type]
+        assert [o.path for o in out] == [o.path for o in objs]  # type: ignore[union-attr]
+        for o in out:
+            name = o.path.rsplit("/", 1)[-1]
+            assert o.size == len(data[name])
+            if "sha256" in o.checksums:
+                assert o.checksums["sha256"] == hashlib.sha256(data[name]).hexdigest()
+
     # ---------------------------------------------------------- the whole loop
     def test_log_download_verify_with_unusual_names(self, driver: Driver, base_uri: str,
                                                      catalog: Catalog, tmp_path: Path) -> None:
@@ -236,9 +249,13 @@ class DriverContract:
         (src / "sub").mkdir(parents=True)
         (src / "a.txt").write_bytes(b"alpha")
         (src / "sub" / "b #1.txt").write_bytes(b"beta")
+        (src / "0-first.txt").write_bytes(b"zero")
         art = Artifact("uploaded", artifacts_uri=f"{base_uri}/storage")
-        art.add(src)
+        art.add(src / "sub" / "b #1.txt", "z-added-first.txt")  # added out of name order,
+        art.add(src)                                              # and the same file twice
         v = catalog.log(art)
+        assert v.asset("z-added-first.txt").checksums["sha256"] == hashlib.sha256(b"beta").hexdigest()
+        assert v.asset("0-first.txt").checksums["sha256"] == hashlib.sha256(b"zero").hexdigest()
         assert all(a.uri and a.uri.startswith(_canonical(driver, f"{base_uri}/storage/")) for a in v.assets)
         assert v.asset("a.txt").checksums["sha256"] == hashlib.sha256(b"alpha").hexdigest()
         v.download(tmp_path / "out")

@@ -103,7 +103,8 @@ class LocalDriver(Driver):
                 stats[o.path] = os.stat(o.path)
             except FileNotFoundError:
                 raise ObjectNotFoundError(f"{self.uri_of(o.path)} vanished while being logged") from None
-        return self._with_checksums(stats)
+        by_path = {obj.path: obj for obj in self._with_checksums(stats)}
+        return [by_path[o.path] for o in objects]  # one per input, in its order (the contract)
 
     def list(self, uri: str, *, max_objects: int = 10_000) -> list[RemoteObject]:
         """Every file under the folder, with its sha256: one walk, one stat per file."""
