@@ -36,7 +36,7 @@ def main() -> None:
                    if a.checksums["sha256"] != v1.asset(a.logical_path).checksums["sha256"]]
         print(f"changed train.csv, logged {v2.ref}: changed files {changed}")
 
-        dest = work / "restored-v1"
+        dest = work / f"restored-{v1.ref.replace(':', '-')}"
         result = catalog.get("quickstart-data", alias="first").download(dest)
         print(f"downloaded {v1.ref} to {dest}: {result.counts()}")
         check = v1.verify(dest)
