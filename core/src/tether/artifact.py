@@ -109,13 +109,15 @@ class Artifact:
             return [self._add_link(uri, logical_path, metadata,
                                    "no tether driver serves this scheme; recorded as a link only")]
         driver = driver_for_uri(uri)
-        with gc_paused():  # one object per listed object, none cyclic
-            try:
-                res = driver.resolve(uri, max_objects=cap, glob=glob)
-            except AccessDeniedError as exc:
-                if strict:
-                    raise
-                return [self._add_link(uri, logical_path, metadata, f"{exc}; recorded as a link only")]
+        try:
+            res = driver.resolve(uri, max_objects=cap, glob=glob)
+        except AccessDeniedError as exc:
+            if strict:
+                raise
+            return [self._add_link(uri, logical_path, metadata, f"{exc}; recorded as a link only")]
+        # Not around resolve: a listing can take minutes of network I/O, and the
+        # collector should run meanwhile for whatever the HTTP stack leaves behind.
+        with gc_paused():  # one asset per object, none cyclic
             return self._add_resolved(res, uri, logical_path, metadata)
 
     def _add_resolved(self, res: Resolution, uri: str, logical_path: str | None,

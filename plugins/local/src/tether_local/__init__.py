@@ -24,6 +24,7 @@ from tether.errors import (
     ObjectNotFoundError,
 )
 from tether.models import Asset, FrozenMap, RemoteObject
+from tether.nogc import gc_paused
 from tether.parallel import parallel_map
 from tether.statecache import get_cache
 from tether.uris import split_scheme
@@ -91,8 +92,9 @@ class LocalDriver(Driver):
         # Sorted by path (the listing contract), built positionally: this loop
         # runs once per file on every log, cached or not.
         uri_of = self.uri_of
-        return [RemoteObject(uri_of(p), p, st.st_size, FrozenMap(sha256=known[p]), None, iso_time_ns(st.st_mtime_ns))
-                for p, st in sorted(stats.items())]
+        with gc_paused():  # not while hashing above: that can take minutes
+            return [RemoteObject(uri_of(p), p, st.st_size, FrozenMap(sha256=known[p]), None,
+                                 iso_time_ns(st.st_mtime_ns)) for p, st in sorted(stats.items())]
 
     def enrich(self, objects: list[RemoteObject]) -> list[RemoteObject]:
         if all("sha256" in o.checksums for o in objects):
@@ -114,12 +116,13 @@ class LocalDriver(Driver):
             return []
         stats: dict[str, os.stat_result] = {}
         folders = [root]
-        while folders:
-            folder = folders.pop()
-            try:
-                _scan(folder, stats, folders)
-            except (FileNotFoundError, NotADirectoryError, PermissionError):
-                continue
+        with gc_paused():  # a stat result per file, none cyclic
+            while folders:
+                folder = folders.pop()
+                try:
+                    _scan(folder, stats, folders)
+                except (FileNotFoundError, NotADirectoryError, PermissionError):
+                    continue
         check_cap(len(stats), max_objects, uri)  # before hashing anything
         return self._with_checksums(stats, root)
 
