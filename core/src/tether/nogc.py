@@ -7,6 +7,10 @@ a cost that grows with the caller's own heap (a training script holding a
 large model pays it many times over). Reference counting still frees
 everything as usual; only the cycle detector waits until the block ends (the
 same trick Mercurial's ``util.nogc`` uses for its large containers).
+
+The pause is global to the process, so tether holds it only around pure
+object building (milliseconds), never across hashing or network listings,
+which can last minutes while the caller's other threads keep allocating.
 """
 
 from __future__ import annotations
