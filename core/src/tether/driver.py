@@ -28,7 +28,8 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -180,6 +181,18 @@ class Driver:
                 fs = self.make_filesystem(bucket, config.driver_options(self.canonical_scheme, bucket))
                 self._fs_cache[key] = fs
         return fs
+
+    @contextmanager
+    def translating(self, uri: str, *, asset: Asset | None = None, create: bool = False) -> Iterator[None]:
+        """Run backend calls inside; any exception leaves as the tether error
+        :meth:`translate_error` maps it to, naming ``uri`` (or ``asset``).
+
+        The one place a driver's client exceptions become tether errors: callers
+        catch the typed result (``except ObjectNotFoundError: return None``)."""
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - becomes a tether error naming the URI
+            raise self.translate_error(exc, uri, asset=asset, create=create) from None
 
     def translate_error(self, exc: BaseException, uri: str, *, asset: Asset | None = None,
                         create: bool = False) -> BaseException:
@@ -345,10 +358,8 @@ class Driver:
         fsspec's ``put_file`` picks the upload shape (multipart / resumable for
         large files on S3 and GCS); the HEAD after it reads back what was stored."""
         path = self.path_of(uri)
-        try:
+        with self.translating(uri):
             self.fs(path).put_file(local_path, self.fs_path(path))
-        except Exception as exc:  # noqa: BLE001 - becomes a tether error naming the URI
-            raise self.translate_error(exc, uri) from None
         obj = self.stat_path(path)
         if obj is None:
             raise ObjectNotFoundError(f"upload to {redact(uri)} left no object")
@@ -392,6 +403,11 @@ class Driver:
             self.fs(path).rm_file(self.fs_path(path))
         except FileNotFoundError:
             pass
+
+
+def folder_prefix(key: str) -> str:
+    """``key`` as a folder prefix ending in ``/``; ``""`` for the bucket's root."""
+    return key.rstrip("/") + "/" if key.strip("/") else ""
 
 
 def check_cap(count: int, max_objects: int, uri: str) -> None:

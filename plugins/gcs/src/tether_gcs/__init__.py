@@ -25,11 +25,12 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from tether import hookimpl
 from tether.checksums import b64_to_hex
-from tether.driver import Driver, check_cap, iso_time
+from tether.driver import Driver, check_cap, folder_prefix, iso_time
 from tether.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -130,6 +131,16 @@ class GCSDriver(Driver):
 
         return self._run(bucket, go)
 
+    def _pages(self, bucket: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every page of objects.list, 1,000 objects a page."""
+        params.setdefault("maxResults", 1000)
+        while True:
+            page = self._json(bucket, "GET", "b/{}/o", bucket, **params)
+            yield page
+            if not page.get("nextPageToken"):
+                return
+            params["pageToken"] = page["nextPageToken"]
+
     @staticmethod
     def split(path: str) -> tuple[str, str]:
         bucket, _, name = path.partition("/")
@@ -166,12 +177,10 @@ class GCSDriver(Driver):
         params = {"generation": generation} if generation else {}
         uri = self.uri_of(f"{bucket}/{name}")
         try:
-            item = self._json(bucket, "GET", "b/{}/o/{}", bucket, name, **params)
-        except Exception as exc:  # noqa: BLE001
-            err = _translate(exc, uri)
-            if isinstance(err, ObjectNotFoundError):
-                return None
-            raise err from None
+            with self.translating(uri):
+                item = self._json(bucket, "GET", "b/{}/o/{}", bucket, name, **params)
+        except ObjectNotFoundError:
+            return None
         return self._object(bucket, item)
 
     def stat_path(self, path: str) -> RemoteObject | None:
@@ -189,22 +198,13 @@ class GCSDriver(Driver):
         """One paginated objects.list (1,000 a page): live objects with their generations."""
         bucket, prefix = self.split(self.path_of(uri))
         out: list[RemoteObject] = []
-        params: dict[str, Any] = {"prefix": prefix, "maxResults": 1000}
         try:
-            while True:
-                page = self._json(bucket, "GET", "b/{}/o", bucket, **params)
-                for item in page.get("items", []):
-                    if not item["name"].endswith("/"):
-                        out.append(self._object(bucket, item))
-                token = page.get("nextPageToken")
-                if not token:
-                    break
-                params["pageToken"] = token
-        except Exception as exc:  # noqa: BLE001
-            err = _translate(exc, uri)
-            if isinstance(err, ObjectNotFoundError):
-                raise ObjectNotFoundError(f"{redact(uri)}: no such bucket") from None
-            raise err from None
+            with self.translating(uri):
+                for page in self._pages(bucket, prefix=prefix):
+                    out.extend(self._object(bucket, item) for item in page.get("items", [])
+                               if not item["name"].endswith("/"))
+        except ObjectNotFoundError:
+            raise ObjectNotFoundError(f"{redact(uri)}: no such bucket") from None
         check_cap(len(out), max_objects, uri)
         out.sort(key=lambda o: o.path)
         return out
@@ -223,17 +223,17 @@ class GCSDriver(Driver):
             return body
 
         try:
-            return self._run(bucket, go)
-        except Exception as exc:  # noqa: BLE001
-            err = _translate(exc, asset.uri, asset=asset)
-            if isinstance(err, ObjectNotFoundError) and asset.version_id:
-                if self.versioned(bucket):
-                    raise VersionGoneError(f"asset {asset.logical_path!r} ({redact(asset.uri)}): recorded "
-                                           f"generation {asset.version_id} no longer exists") from None
-                raise DriftError(f"asset {asset.logical_path!r} ({redact(asset.uri)}) changed or was deleted "
-                                 f"since it was logged (generation {asset.version_id} is gone and the bucket "
-                                 "keeps no old versions)") from None
-            raise err from None
+            with self.translating(asset.uri, asset=asset):
+                return self._run(bucket, go)
+        except ObjectNotFoundError:
+            if not asset.version_id:
+                raise
+            if self.versioned(bucket):
+                raise VersionGoneError(f"asset {asset.logical_path!r} ({redact(asset.uri)}): recorded "
+                                       f"generation {asset.version_id} no longer exists") from None
+            raise DriftError(f"asset {asset.logical_path!r} ({redact(asset.uri)}) changed or was deleted "
+                             f"since it was logged (generation {asset.version_id} is gone and the bucket "
+                             "keeps no old versions)") from None
 
     def _simple_upload(self, bucket: str, name: str, data: bytes, *, create: bool) -> dict[str, Any]:
         from gcsfs.core import simple_upload
@@ -252,39 +252,27 @@ class GCSDriver(Driver):
             _, body = await fs._call("GET", "b/{}/o/{}", bucket, name, alt="media")
             return body
 
-        try:
+        with self.translating(uri):
             return self._run(bucket, go)
-        except Exception as exc:  # noqa: BLE001
-            raise _translate(exc, uri) from None
 
     def write_bytes(self, uri: str, data: bytes, *, if_absent: bool = False) -> None:
         # A single small request: the one upload shape on which the emulator,
         # like GCS, honours ifGenerationMatch=0.
         bucket, name = self.split(self.path_of(uri))
-        try:
+        with self.translating(uri, create=if_absent):
             self._simple_upload(bucket, name, data, create=if_absent)
-        except Exception as exc:  # noqa: BLE001
-            raise _translate(exc, uri, create=if_absent) from None
 
     def list_names(self, uri: str) -> list[str]:
-        bucket, prefix = self.split(self.path_of(uri))
-        prefix = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
+        bucket, name = self.split(self.path_of(uri))
+        prefix = folder_prefix(name)
         names: set[str] = set()
-        params: dict[str, Any] = {"prefix": prefix, "delimiter": "/", "maxResults": 1000}
         try:
-            while True:
-                page = self._json(bucket, "GET", "b/{}/o", bucket, **params)
-                names.update(i["name"][len(prefix):] for i in page.get("items", []))
-                names.update(p[len(prefix):].rstrip("/") for p in page.get("prefixes", []))
-                token = page.get("nextPageToken")
-                if not token:
-                    break
-                params["pageToken"] = token
-        except Exception as exc:  # noqa: BLE001
-            err = _translate(exc, uri)
-            if isinstance(err, ObjectNotFoundError):
-                return []
-            raise err from None
+            with self.translating(uri):
+                for page in self._pages(bucket, prefix=prefix, delimiter="/"):
+                    names.update(i["name"][len(prefix):] for i in page.get("items", []))
+                    names.update(p[len(prefix):].rstrip("/") for p in page.get("prefixes", []))
+        except ObjectNotFoundError:
+            return []  # no bucket: no names
         names.discard("")
         return sorted(names)
 
@@ -295,11 +283,10 @@ class GCSDriver(Driver):
             await fs._call("DELETE", "b/{}/o/{}", bucket, name)
 
         try:
-            self._run(bucket, go)
-        except Exception as exc:  # noqa: BLE001
-            err = _translate(exc, uri)
-            if not isinstance(err, ObjectNotFoundError):
-                raise err from None
+            with self.translating(uri):
+                self._run(bucket, go)
+        except ObjectNotFoundError:
+            pass  # already gone: what delete wanted
 
 
 @hookimpl

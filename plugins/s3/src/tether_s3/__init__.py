@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from tether import hookimpl
 from tether.checksums import b64_to_hex
-from tether.driver import Driver, Resolution, check_cap, iso_time
+from tether.driver import Driver, Resolution, check_cap, folder_prefix, iso_time
 from tether.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -184,6 +185,19 @@ class S3Driver(Driver):
 
         return sync(fs.loop, go)
 
+    def _pages(self, bucket: str, op: str, **kw: Any) -> Iterator[dict[str, Any]]:
+        """Every page of ListObjectsV2 or ListObjectVersions, 1,000 keys a page."""
+        kw.setdefault("MaxKeys", 1000)
+        while True:
+            resp = self._call(bucket, op, **kw)
+            yield resp
+            if not resp.get("IsTruncated"):
+                return
+            if op == "list_object_versions":
+                kw["KeyMarker"], kw["VersionIdMarker"] = resp.get("NextKeyMarker"), resp.get("NextVersionIdMarker")
+            else:
+                kw["ContinuationToken"] = resp["NextContinuationToken"]
+
     @staticmethod
     def split(path: str) -> tuple[str, str]:
         bucket, _, key = path.partition("/")
@@ -244,14 +258,12 @@ class S3Driver(Driver):
             kw["VersionId"] = version_id
         uri = self.uri_of(f"{bucket}/{key}")
         try:
-            resp = self._call(bucket, "head_object", **kw)
-        except Exception as exc:  # noqa: BLE001
-            err = _translate(exc, uri)
-            if isinstance(err, ObjectNotFoundError) and not version_id:
-                return None
-            if isinstance(err, ObjectNotFoundError):
+            with self.translating(uri):
+                resp = self._call(bucket, "head_object", **kw)
+        except ObjectNotFoundError:
+            if version_id:
                 raise VersionGoneError(f"{redact(uri)}: no version {version_id}") from None
-            raise err from None
+            return None
         extra = {}
         etag = _etag(resp.get("ETag")) or ""
         # A multipart object's checksum is a checksum of part checksums unless S3
@@ -308,37 +320,17 @@ class S3Driver(Driver):
     def list(self, uri: str, *, max_objects: int = 10_000) -> list[RemoteObject]:
         """One paginated listing: ListObjectVersions on versioned buckets (the
         live version of each key, with its id), else ListObjectsV2."""
-        path = self.path_of(uri)
-        bucket, prefix = self.split(path)
+        bucket, prefix = self.split(self.path_of(uri))
         out: list[RemoteObject] = []
-        try:
-            if self.versioned(bucket):
-                kw: dict[str, Any] = {"Prefix": prefix, "MaxKeys": 1000}
-                while True:
-                    resp = self._call(bucket, "list_object_versions", **kw)
-                    for v in resp.get("Versions", []):
-                        if v.get("IsLatest") and not v["Key"].endswith("/"):
-                            out.append(self._object(bucket, v["Key"], size=v.get("Size", 0),
-                                                    etag=_etag(v.get("ETag")), version_id=v.get("VersionId"),
-                                                    modified=v.get("LastModified")))
-                    if not resp.get("IsTruncated"):
-                        break
-                    kw["KeyMarker"] = resp.get("NextKeyMarker")
-                    kw["VersionIdMarker"] = resp.get("NextVersionIdMarker")
-            else:
-                kw = {"Prefix": prefix, "MaxKeys": 1000}
-                while True:
-                    resp = self._call(bucket, "list_objects_v2", **kw)
-                    for o in resp.get("Contents", []):
-                        if not o["Key"].endswith("/"):
-                            out.append(self._object(bucket, o["Key"], size=o.get("Size", 0),
-                                                    etag=_etag(o.get("ETag")), version_id=None,
-                                                    modified=o.get("LastModified")))
-                    if not resp.get("IsTruncated"):
-                        break
-                    kw["ContinuationToken"] = resp["NextContinuationToken"]
-        except Exception as exc:  # noqa: BLE001
-            raise _translate(exc, uri) from None
+        with self.translating(uri):
+            versioned = self.versioned(bucket)
+            op, rows = ("list_object_versions", "Versions") if versioned else ("list_objects_v2", "Contents")
+            for page in self._pages(bucket, op, Prefix=prefix):
+                for row in page.get(rows, []):
+                    if (row.get("IsLatest") or not versioned) and not row["Key"].endswith("/"):
+                        out.append(self._object(bucket, row["Key"], size=row.get("Size", 0),
+                                                etag=_etag(row.get("ETag")), version_id=row.get("VersionId"),
+                                                modified=row.get("LastModified")))
         check_cap(len(out), max_objects, uri)
         out.sort(key=lambda o: o.path)
         return out
@@ -352,10 +344,8 @@ class S3Driver(Driver):
             kw["VersionId"] = asset.version_id
         elif asset.checksums.get("etag"):
             kw["IfMatch"] = '"' + asset.checksums["etag"] + '"'
-        try:
+        with self.translating(asset.uri, asset=asset):
             return self._get_bytes(bucket, **kw)
-        except Exception as exc:  # noqa: BLE001
-            raise _translate(exc, asset.uri, asset=asset) from None
 
     # Errors of every fsspec call (upload included) are mapped here.
     translate_error = staticmethod(_translate)
@@ -363,52 +353,38 @@ class S3Driver(Driver):
     # ------------------------------------------------------- catalog primitives
     def read_bytes(self, uri: str) -> bytes:
         bucket, key = self.split(self.path_of(uri))
-        try:
+        with self.translating(uri):
             return self._get_bytes(bucket, Key=key)
-        except Exception as exc:  # noqa: BLE001
-            raise _translate(exc, uri) from None
 
     def write_bytes(self, uri: str, data: bytes, *, if_absent: bool = False) -> None:
         bucket, key = self.split(self.path_of(uri))
         kw: dict[str, Any] = {"Key": key, "Body": data}
         if if_absent:
             kw["IfNoneMatch"] = "*"
-        try:
+        with self.translating(uri, create=if_absent):
             self._call(bucket, "put_object", **kw)
-        except Exception as exc:  # noqa: BLE001
-            raise _translate(exc, uri, create=if_absent) from None
 
     def list_names(self, uri: str) -> list[str]:
-        bucket, prefix = self.split(self.path_of(uri))
-        prefix = prefix.rstrip("/") + "/" if prefix.strip("/") else ""
+        bucket, key = self.split(self.path_of(uri))
+        prefix = folder_prefix(key)
         names: set[str] = set()
-        kw: dict[str, Any] = {"Prefix": prefix, "Delimiter": "/", "MaxKeys": 1000}
         try:
-            while True:
-                resp = self._call(bucket, "list_objects_v2", **kw)
-                for o in resp.get("Contents", []):
-                    names.add(o["Key"][len(prefix):])
-                for p in resp.get("CommonPrefixes", []):
-                    names.add(p["Prefix"][len(prefix):].rstrip("/"))
-                if not resp.get("IsTruncated"):
-                    break
-                kw["ContinuationToken"] = resp["NextContinuationToken"]
-        except Exception as exc:  # noqa: BLE001
-            err = _translate(exc, uri)
-            if isinstance(err, ObjectNotFoundError):
-                return []
-            raise err from None
+            with self.translating(uri):
+                for page in self._pages(bucket, "list_objects_v2", Prefix=prefix, Delimiter="/"):
+                    names.update(o["Key"][len(prefix):] for o in page.get("Contents", []))
+                    names.update(p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", []))
+        except ObjectNotFoundError:
+            return []  # no bucket: no names
         names.discard("")
         return sorted(names)
 
     def delete(self, uri: str) -> None:
         bucket, key = self.split(self.path_of(uri))
         try:
-            self._call(bucket, "delete_object", Key=key)
-        except Exception as exc:  # noqa: BLE001
-            err = _translate(exc, uri)
-            if not isinstance(err, ObjectNotFoundError):
-                raise err from None
+            with self.translating(uri):
+                self._call(bucket, "delete_object", Key=key)
+        except ObjectNotFoundError:
+            pass  # already gone: what delete wanted
 
 
 @hookimpl
