@@ -50,6 +50,12 @@ SIZES = {
 
 
 # ---------------------------------------------------------------------------- helpers
+def fresh_folder(path: Path) -> None:
+    """An empty ``path``: each download repetition starts from nothing."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+
+
 def timed(fn: Callable[[], object]) -> float:
     t = time.perf_counter()
     fn()
@@ -241,10 +247,6 @@ def scenario_small(ctx: dict) -> dict:
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
     out = ctx["home"] / "small-out"
 
-    def clean() -> None:
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir(parents=True)
-
     def tether_download() -> None:
         assert version.download(out).ok
 
@@ -257,7 +259,8 @@ def scenario_small(ctx: dict) -> dict:
                           range(n)))
 
     med = alternate({"tether": tether_download, "s3fs fs.get (unverified)": s3fs_get,
-                     "boto3 32-thread pool (unverified)": boto3_pool}, ctx["reps"], setup=clean)
+                     "boto3 32-thread pool (unverified)": boto3_pool}, ctx["reps"],
+                    setup=lambda: fresh_folder(out))
     return show(f"download {n} x 16 KB objects, tether verifying md5", med, {
         "peers": "W&B and Comet download a logged artifact through their tracking server; with no "
                  "server here (offline) their download cannot run, so they are not compared"})
@@ -285,16 +288,12 @@ def scenario_large(ctx: dict) -> dict:
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
     out = ctx["home"] / "large-out"
 
-    def clean() -> None:
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir(parents=True)
-
     med = alternate({
         "tether": lambda: version.download(out) and None,
         "boto3 download_file (TransferManager)": lambda: ctx["s3"].download_file(bucket, "large.bin",
                                                                                   str(out / "x")),
         "s3fs get_file": lambda: fs.get_file(f"{bucket}/large.bin", str(out / "y")),
-    }, ctx["reps"], setup=clean)
+    }, ctx["reps"], setup=lambda: fresh_folder(out))
     mib_s = {k: size / MiB / v for k, v in med.items()}
     return show(f"download one {size // MiB} MiB object, tether verifying sha256", med,
                 {"MiB/s": {k: round(v, 1) for k, v in mib_s.items()}})

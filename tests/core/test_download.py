@@ -25,6 +25,15 @@ def version(tmp_path: Path) -> tether.ArtifactVersion:
     return tether.Catalog().log(art)
 
 
+def _logged_file(tmp_path: Path, name: str, data: bytes) -> tether.ArtifactVersion:
+    """A version of one local file, tracked in place (its reads go through the local driver)."""
+    src = tmp_path / "f.bin"
+    src.write_bytes(data)
+    art = tether.Artifact(name)
+    art.add_remote(str(src))
+    return tether.Catalog().log(art)
+
+
 def test_existing_different_file_fails_before_anything_is_written(version, tmp_path: Path) -> None:
     dest = tmp_path / "dest"
     dest.mkdir()
@@ -83,11 +92,7 @@ def test_corrupt_partial_is_refetched_from_scratch(version, tmp_path: Path) -> N
 
 
 def test_corrupted_bytes_are_detected_and_leave_nothing(tmp_path: Path, monkeypatch) -> None:
-    src = tmp_path / "f.bin"
-    src.write_bytes(b"x" * 1000)
-    art = tether.Artifact("corrupt")
-    art.add_remote(str(src))
-    v = tether.Catalog().log(art)
+    v = _logged_file(tmp_path, "corrupt", b"x" * 1000)
     drv = tether.get_driver("file")
     monkeypatch.setattr(type(drv), "read_range", lambda self, a, s, e: b"y" * (e - s))
     with pytest.raises(errors.DownloadError) as exc:
@@ -97,11 +102,7 @@ def test_corrupted_bytes_are_detected_and_leave_nothing(tmp_path: Path, monkeypa
 
 
 def test_transient_errors_are_retried(tmp_path: Path, monkeypatch) -> None:
-    src = tmp_path / "f.bin"
-    src.write_bytes(b"z" * 100)
-    art = tether.Artifact("flaky")
-    art.add_remote(str(src))
-    v = tether.Catalog().log(art)
+    v = _logged_file(tmp_path, "flaky", b"z" * 100)
     drv = tether.get_driver("file")
     original = type(drv).read_range
     calls = {"n": 0}

@@ -257,17 +257,15 @@ class Catalog:
         caller already knows it has), the manifest is read only when its assets
         or metadata are first used."""
         claim = self._read_claim(name, number)
+        refs = {"aliases": tuple(sorted(a for a, v in self.aliases(name).items() if v == number)),
+                "tags": tuple(self.tags(name, number))}
         if lazy_type is not None and isinstance(claim.get("created_at"), str):
-            aliases = tuple(sorted(a for a, v in self.aliases(name).items() if v == number))
             return ArtifactVersion(name=name, version=number, type=lazy_type, created_at=claim["created_at"],
-                                   digest=str(claim.get("digest", "")), aliases=aliases,
-                                   tags=tuple(self.tags(name, number)), catalog=self,
+                                   digest=str(claim.get("digest", "")), catalog=self, **refs,
                                    manifest_reader=lambda: self._read_manifest(name, number, claim))
         m = self._read_manifest(name, number, claim)
-        aliases = tuple(sorted(a for a, v in self.aliases(name).items() if v == number))
         return ArtifactVersion(name=name, version=number, type=m.type, created_at=m.created_at,
-                               digest=m.digest, assets=m.assets, metadata=m.metadata,
-                               aliases=aliases, tags=tuple(self.tags(name, number)), catalog=self)
+                               digest=m.digest, assets=m.assets, metadata=m.metadata, catalog=self, **refs)
 
     def _read_manifest(self, name: str, number: int, claim: dict[str, Any]) -> Manifest:
         rel = claim.get("manifest")

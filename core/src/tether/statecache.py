@@ -104,8 +104,6 @@ class StateCache:
             return None  # unreadable: as if absent, and rewritten on the next store
         if fmt != _SNAPSHOT_FORMAT or not isinstance(snapshot, dict):
             return None
-        if snapshot and not _well_formed(next(iter(snapshot.items()))):
-            return None
         return snapshot
 
     @staticmethod
@@ -190,16 +188,6 @@ def _matching(snapshot: Snapshot, root: str, stats: dict[str, os.stat_result]) -
     except (TypeError, IndexError, KeyError):
         return {}  # a damaged snapshot vouches for nothing
     return out
-
-
-def _well_formed(item: object) -> bool:
-    # A hand-edited or foreign blob must read as "no snapshot", never crash a log.
-    try:
-        path, (size, mtime_ns, inode, digest) = item  # type: ignore[misc]
-    except (TypeError, ValueError):
-        return False
-    return isinstance(path, str) and isinstance(digest, str) and \
-        all(isinstance(v, int) for v in (size, mtime_ns, inode))
 
 
 _caches: dict[Path, StateCache] = {}
