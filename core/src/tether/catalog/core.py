@@ -23,16 +23,14 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import attrs
-
-from . import config, transfer
-from .artifact import Artifact, PendingFile, check_name
-from .driver import Driver
-from .errors import (
+from .. import config
+from ..artifact import Artifact, check_name
+from ..driver import Driver
+from ..errors import (
     AlreadyExistsError,
     InvalidNameError,
     ManifestError,
@@ -42,122 +40,21 @@ from .errors import (
     UnknownArtifactError,
     UnknownVersionError,
 )
-from .models import VERSION_SCHEMA, Asset, FrozenMap, Manifest, RemoteObject, content_digest
-from .parallel import parallel_map
-from .resolver import driver_for_uri, scheme_of
-from .uris import redact, split_scheme
+from ..models import VERSION_SCHEMA, Manifest, content_digest
+from ..resolver import driver_for_uri
+from ..uris import redact, split_scheme
+from .refs import TAG_RE, check_tag, is_name, parse_ref, version_number
+from .uploads import upload_pending
+from .version import ArtifactVersion, VersionInfo
 
 COMPRESS_OVER_ASSETS = 1000
 _VERSION_FILE_RE = re.compile(r"^(\d{10})\.json$")
-TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:=+-]{0,127}$")
 
 
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@attrs.frozen
-class VersionInfo:
-    """A version's summary, read from its small claim object alone."""
-
-    name: str
-    version: int
-    created_at: str
-    digest: str
-    asset_count: int
-    total_size: int
-
-
-@attrs.frozen
-class AssetStatus:
-    logical_path: str | None
-    status: str  # unchanged | modified | deleted | new | skipped
-    uri: str | None = None
-    detail: str | None = None
-
-
-@attrs.frozen
-class StatusResult:
-    outcomes: tuple[AssetStatus, ...]
-
-    @property
-    def drifted(self) -> bool:
-        return any(o.status in ("modified", "deleted", "new") for o in self.outcomes)
-
-    def with_status(self, status: str) -> list[AssetStatus]:
-        return [o for o in self.outcomes if o.status == status]
-
-
-@attrs.frozen
-class ArtifactVersion:
-    """One logged version: its manifest plus aliases and tags as read when loaded.
-
-    Two versions are equal when they are the same version of the same name
-    with the same content digest. ``assets`` and ``metadata`` may be read from
-    the manifest on first use: logging content identical to the latest version
-    returns that version without parsing its (possibly 100,000-row) manifest.
-    """
-
-    name: str
-    version: int
-    type: str
-    created_at: str
-    digest: str
-    _assets: tuple[Asset, ...] | None = attrs.field(default=None, alias="assets", eq=False, repr=False)
-    _metadata: Mapping[str, Any] | None = attrs.field(default=None, alias="metadata", eq=False, repr=False)
-    aliases: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    catalog: Catalog | None = attrs.field(default=None, eq=False, repr=False)
-    _manifest_reader: Callable[[], Manifest] | None = attrs.field(default=None, alias="manifest_reader",
-                                                                  eq=False, repr=False)
-
-    @property
-    def assets(self) -> tuple[Asset, ...]:
-        if self._assets is None:
-            self._fill()
-        return self._assets  # type: ignore[return-value]
-
-    @property
-    def metadata(self) -> Mapping[str, Any]:
-        if self._metadata is None:
-            self._fill()
-        return self._metadata  # type: ignore[return-value]
-
-    def _fill(self) -> None:
-        manifest = self._manifest_reader() if self._manifest_reader is not None else None
-        # Frozen to callers; filled once here (idempotent, so a race only reads twice).
-        object.__setattr__(self, "_assets", manifest.assets if manifest else ())
-        object.__setattr__(self, "_metadata", manifest.metadata if manifest else FrozenMap())
-
-    @property
-    def ref(self) -> str:
-        return f"{self.name}:v{self.version}"
-
-    @property
-    def total_size(self) -> int:
-        return sum(a.size or 0 for a in self.assets)
-
-    def asset(self, logical_path: str) -> Asset:
-        for a in self.assets:
-            if a.logical_path == logical_path:
-                return a
-        raise KeyError(logical_path)
-
-    def download(self, dest: str | os.PathLike[str], overwrite: transfer.Overwrite = "fail",
-                 workers: int | None = None, progress: transfer.Progress | None = None, *,
-                 strict: bool = False, raise_on_error: bool = True) -> transfer.DownloadResult:
-        """Fetch exactly the recorded bytes into ``dest`` (see :mod:`tether.transfer`)."""
-        return transfer.download(self.assets, dest, overwrite=overwrite, workers=workers,
-                                 progress=progress, strict=strict, raise_on_error=raise_on_error,
-                                 driver_for=lambda a: driver_for_uri(a.uri or a.link), label=self.ref)
-
-    def verify(self, dest: str | os.PathLike[str]) -> transfer.VerifyResult:
-        """Check a local copy under ``dest`` against the manifest."""
-        return transfer.verify(self.assets, dest)
-
-    def status(self) -> StatusResult:
-        """Compare the recorded assets with the store now: one listing per source."""
-        return _status(self.assets)
 
 
 class Catalog:
@@ -191,7 +88,7 @@ class Catalog:
 
     # ------------------------------------------------------------------ reading
     def artifacts(self) -> list[str]:
-        return [n for n in self._driver.list_names(self._uri("artifacts")) if _is_name(n)]
+        return [n for n in self._driver.list_names(self._uri("artifacts")) if is_name(n)]
 
     def _version_numbers(self, name: str) -> list[int]:
         names = self._driver.list_names(self._uri("artifacts", name, "versions"))
@@ -247,7 +144,7 @@ class Catalog:
                 raise UnknownArtifactError(f"no artifact named {name!r} in {self!r}")
             number = latest
         else:
-            number = _version_number(version)
+            number = version_number(version)
             if self.latest_version(name) is None:
                 raise UnknownArtifactError(f"no artifact named {name!r} in {self!r}")
         return self._load(name, number)
@@ -292,10 +189,10 @@ class Catalog:
         for a in aliases:
             check_name(a, "alias")
         for t in tags:
-            _check_tag(t)
+            check_tag(t)
         assets = list(artifact.assets)
         if artifact.pending_files:
-            assets.extend(self._upload(artifact, workers))
+            assets.extend(upload_pending(artifact, self.storage_uri, workers))
         if not assets:
             raise TetherError(f"artifact {artifact.name!r} has no assets to log")
         assets.sort(key=lambda a: a.logical_path)
@@ -348,35 +245,6 @@ class Catalog:
                 number = max(number, newest) + 1
         raise TetherError(f"could not claim a version number for {manifest.name!r}")
 
-    def _upload(self, artifact: Artifact, workers: int | None) -> list[Asset]:
-        """Upload files from Artifact.add to content-addressed storage (skipping
-        ones already there) and return their assets."""
-        target_root = (artifact.artifacts_uri or self.storage_uri).rstrip("/")
-        store = driver_for_uri(target_root)
-        local = driver_for_uri("file:///")
-        pending = artifact.pending_files
-        hashed = local.enrich([RemoteObject(uri="file://" + p.local_path, path=p.local_path, size=0)
-                               for p in pending])
-
-        def one(item: tuple[PendingFile, RemoteObject]) -> Asset:
-            pf, obj = item
-            sha = obj.checksums["sha256"]
-            uri = f"{target_root}/sha256/{sha[:2]}/{sha}"
-            existing = store.stat_path(store.path_of(uri))
-            if existing is not None and existing.size == obj.size:
-                stored = store.enrich([existing])[0] if scheme_of(uri) == "file" else existing
-            else:
-                stored = store.upload(pf.local_path, uri)
-            sums = dict(stored.checksums)
-            if sums.get("sha256", sha) != sha:
-                raise TetherError(f"{pf.local_path} changed while it was uploaded")
-            sums["sha256"] = sha
-            return Asset(logical_path=pf.logical_path, link=stored.uri, uri=stored.uri, size=stored.size,
-                         checksums=sums, version_id=stored.version_id, last_modified=stored.last_modified,
-                         metadata=pf.metadata)
-
-        return parallel_map(one, zip(pending, hashed), workers or store.default_workers)
-
     # ------------------------------------------------------------ aliases & tags
     def aliases(self, name: str) -> dict[str, int]:
         folder = self._uri("artifacts", name, "aliases")
@@ -396,7 +264,7 @@ class Catalog:
         check_name(alias, "alias")
         if alias == "latest" or re.fullmatch(r"v?\d+", alias):
             raise InvalidNameError(f"alias {alias!r} is reserved (it looks like a version)")
-        number = _version_number(version)
+        number = version_number(version)
         if number not in self._version_numbers(name):
             self._missing(name, number)
         self._driver.write_bytes(self._uri("artifacts", name, "aliases", f"{alias}.json"),
@@ -409,122 +277,24 @@ class Catalog:
         self._driver.delete(self._uri("artifacts", name, "aliases", f"{alias}.json"))
 
     def tags(self, name: str, version: int | str) -> list[str]:
-        return [t for t in self._driver.list_names(self._uri("artifacts", name, "tags", str(_version_number(version))))
+        return [t for t in self._driver.list_names(self._uri("artifacts", name, "tags", str(version_number(version))))
                 if TAG_RE.match(t)]
 
     def add_tags(self, name: str, version: int | str, *tags: str) -> None:
-        number = _version_number(version)
+        number = version_number(version)
         if number not in self._version_numbers(name):
             self._missing(name, number)
         for t in tags:
-            _check_tag(t)
+            check_tag(t)
             self._driver.write_bytes(self._uri("artifacts", name, "tags", str(number), t), b"")
 
     def remove_tags(self, name: str, version: int | str, *tags: str) -> None:
-        number = _version_number(version)
+        number = version_number(version)
         for t in tags:
-            _check_tag(t)
+            check_tag(t)
             self._driver.delete(self._uri("artifacts", name, "tags", str(number), t))
 
     def _missing(self, name: str, number: int) -> None:
         if not self._version_numbers(name):
             raise UnknownArtifactError(f"no artifact named {name!r} in {self!r}")
         raise UnknownVersionError(f"artifact {name!r} has no version {number}")
-
-
-def _is_name(n: str) -> bool:
-    try:
-        check_name(n)
-        return True
-    except InvalidNameError:
-        return False
-
-
-def _check_tag(tag: str) -> None:
-    if not isinstance(tag, str) or not TAG_RE.match(tag):
-        raise InvalidNameError(f"invalid tag {tag!r}: letters, digits and . _ : = + - only")
-
-
-def _version_number(version: int | str) -> int:
-    if isinstance(version, bool):
-        raise UnknownVersionError(f"invalid version {version!r}")
-    if isinstance(version, int):
-        n = version
-    else:
-        m = re.fullmatch(r"v?(\d+)", str(version).strip())
-        if not m:
-            raise UnknownVersionError(f"invalid version {version!r}: use a number like 3 or v3")
-        n = int(m.group(1))
-    if n < 1:
-        raise UnknownVersionError(f"invalid version {version!r}: versions start at 1")
-    return n
-
-
-def parse_ref(name: str, version: int | str | None = None,
-              alias: str | None = None) -> tuple[str, int | str | None, str | None]:
-    """Split ``name:3`` / ``name:v3`` / ``name:latest`` / ``name@alias``."""
-    if "@" in name:
-        name, _, ref_alias = name.partition("@")
-        if alias is not None and alias != ref_alias:
-            raise InvalidNameError("alias given twice")
-        alias = ref_alias
-    elif ":" in name:
-        name, _, ref_version = name.partition(":")
-        if version is not None and str(version) != ref_version:
-            raise InvalidNameError("version given twice")
-        version = ref_version
-    return name, version, alias
-
-
-# ---------------------------------------------------------------------- status
-def _same(asset: Asset, obj: RemoteObject) -> tuple[bool, str | None]:
-    if asset.version_id and obj.version_id:
-        if asset.version_id == obj.version_id:
-            return True, None
-        return False, f"version {obj.version_id}, recorded {asset.version_id}"
-    if obj.size != asset.size:
-        return False, f"size {obj.size}, recorded {asset.size}"
-    for kind in ("sha256", "md5", "crc32c", "etag"):
-        if kind in asset.checksums and kind in obj.checksums:
-            if asset.checksums[kind] != obj.checksums[kind]:
-                return False, f"{kind} {obj.checksums[kind]}, recorded {asset.checksums[kind]}"
-            return True, None
-    return True, None
-
-
-def _status(assets: tuple[Asset, ...]) -> StatusResult:
-    out: list[AssetStatus] = []
-    by_source: dict[str | None, list[Asset]] = {}
-    for a in assets:
-        if not a.synced:
-            out.append(AssetStatus(a.logical_path, "skipped", detail=f"link-only: {a.link}"))
-        else:
-            by_source.setdefault(a.source, []).append(a)
-    for source, group in by_source.items():
-        if source is None:
-            for a in group:
-                assert a.uri is not None
-                obj = driver_for_uri(a.uri).stat_path(driver_for_uri(a.uri).path_of(a.uri))
-                if obj is None:
-                    out.append(AssetStatus(a.logical_path, "deleted", a.uri))
-                    continue
-                obj = driver_for_uri(a.uri).enrich([obj])[0]
-                same, why = _same(a, obj)
-                out.append(AssetStatus(a.logical_path, "unchanged" if same else "modified", a.uri, why))
-            continue
-        driver = driver_for_uri(source)
-        try:
-            res = driver.resolve(source, max_objects=max(10_000, 2 * len(group) + 1000))
-            current = {o.uri: o for o in res.objects}
-        except ObjectNotFoundError:
-            current = {}
-        for a in group:
-            obj = current.pop(a.uri or "", None)
-            if obj is None:
-                out.append(AssetStatus(a.logical_path, "deleted", a.uri))
-            else:
-                same, why = _same(a, obj)
-                out.append(AssetStatus(a.logical_path, "unchanged" if same else "modified", a.uri, why))
-        for uri in sorted(current):
-            out.append(AssetStatus(None, "new", uri, f"under {source}, not in the manifest"))
-    return StatusResult(tuple(out))

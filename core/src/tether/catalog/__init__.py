@@ -1,0 +1,21 @@
+"""The catalog: immutable, numbered versions of named artifacts, on any driver.
+
+One module per concern:
+
+* :mod:`.core`    – :class:`Catalog`: reading, logging (version claims), aliases and tags
+* :mod:`.version` – :class:`ArtifactVersion` (download / verify / status of one version)
+* :mod:`.uploads` – content-addressed storage of files added with ``Artifact.add``
+* :mod:`.status`  – comparing a version with the store now
+* :mod:`.refs`    – names, tags, ``name:3`` / ``name@alias`` references
+
+The storage layout and the claim protocol are described in :mod:`.core`.
+"""
+
+from __future__ import annotations
+
+from .core import Catalog
+from .refs import parse_ref
+from .status import AssetStatus, StatusResult
+from .version import ArtifactVersion, VersionInfo
+
+__all__ = ["ArtifactVersion", "AssetStatus", "Catalog", "StatusResult", "VersionInfo", "parse_ref"]
