@@ -209,7 +209,8 @@ class DriverContract:
         assert result.ok and len(result.with_status("downloaded")) == len(files)
         for rel, data in files.items():
             assert (dest / rel[len("set/"):]).read_bytes() == data
-        assert v.verify(dest).ok
+        checked = v.verify(dest)  # every file checked, not an empty (vacuously ok) result
+        assert checked.ok and len(checked.with_status("ok")) == len(files)
         again = v.download(dest)
         assert len(again.with_status("present")) == len(files)
 
