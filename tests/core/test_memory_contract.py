@@ -12,6 +12,8 @@ from tether.testing import DriverContract
 
 
 class TestMemoryPluginContract(DriverContract):
+    multiprocess = False  # memory:// lives inside one process: a child would see an empty store
+
     @pytest.fixture
     def base_uri(self, memory_uri: str) -> str:
         return memory_uri
