@@ -151,12 +151,22 @@ def test_install_from_a_checkout_names_folders_and_hints_point_at_them(tmp_path:
     assert not (tmp_path / "real-home").exists()
 
 
-def test_install_as_published_with_each_extra(tmp_path: Path, deps: Path, dist: Path) -> None:
+def test_install_as_published_with_each_extra(tmp_path: Path, checkout: Path, deps: Path, dist: Path) -> None:
+    # a bug-fix release of the local driver alone, published after tether 0.1.0
+    fix = shutil.copytree(checkout / "plugins" / "local", tmp_path / "local-fix")
+    pyproject = fix / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('version = "0.1.0"', 'version = "0.1.1"', 1))
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-index", "--find-links", deps, "-q",
+         "-w", tmp_path / "fix", fix)
     py, tether = _fresh_venv(tmp_path / "venv")
-    index = ("--find-links", deps, "--find-links", dist)
-    # `pip install tether` alone: the local driver comes with it, through its declared dependency
+    index = ("--find-links", deps, "--find-links", dist, "--find-links", tmp_path / "fix")
+    # `pip install tether` alone: the local driver comes with it, through its declared dependency,
+    # and the newest compatible driver is taken without a new tether release
     _pip(py, *index, "tether")
     assert _drivers(tether, tmp_path) == [LOCAL]
+    versions = {p["distribution"]: p["version"] for p in
+                json.loads(_run(tether, "plugins", "--json", cwd=tmp_path).stdout)["plugins"]}
+    assert versions == {"tether-local": "0.1.1"}
     assert _hint(tether, "s3", tmp_path) == "pip install tether-s3"
     assert _hint(tether, "gcs", tmp_path) == "pip install tether-gcs"
     _imports_no_store_client(py)
