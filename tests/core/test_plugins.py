@@ -23,8 +23,10 @@ def test_install_hint_for_known_scheme_without_driver() -> None:
     reg = Registry(entry_points=[LOCAL_EP])
     with pytest.raises(errors.DriverNotInstalledError) as exc:
         reg.driver_for("s3")
-    assert str(exc.value) == "s3:// needs: pip install tether-s3"
-    with pytest.raises(errors.DriverNotInstalledError, match="pip install tether-gcs"):
+    # the distribution from an index, its folder when tether came from a source tree (as here)
+    assert str(exc.value).startswith("s3:// needs: pip install ")
+    assert str(exc.value).endswith(("tether-s3", "/plugins/s3"))
+    with pytest.raises(errors.DriverNotInstalledError, match=r"^gs:// needs: pip install .*(tether-|plugins/)gcs$"):
         reg.driver_for("gs")
 
 

@@ -11,15 +11,26 @@ claiming one scheme is a conflict: neither is used for that scheme until
 ``TETHER_DRIVER_<SCHEME>=<plugin>`` picks one.
 
 Switches: ``TETHER_DISABLE_PLUGINS=a,b`` skips plugins by entry-point name.
+
+A scheme whose driver is not installed gets an install hint (:func:`install_hint`)
+that can be acted on where tether came from: the distribution name when tether
+came from an index, the driver's folder in the same source tree when tether was
+installed from one (``pip install ./core``, ``pip install -e core``), because a
+checkout's drivers are on no index.
 """
 
 from __future__ import annotations
 
 import importlib.metadata as md
+import json
 import os
+import shlex
 import threading
 import warnings
 from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import attrs
 import pluggy
@@ -36,7 +47,8 @@ from .uris import SCHEME_NAME_RE
 
 ENTRY_POINT_GROUP = "tether.drivers"
 
-#: Schemes with a known driver distribution, for the install hint.
+#: Schemes with a known driver distribution, for the install hint. A distribution
+#: ``tether-<x>`` lives in ``plugins/<x>/`` of tether's source tree.
 INSTALL_HINTS: dict[str, str] = {
     "file": "tether-local",
     "s3": "tether-s3",
@@ -44,6 +56,51 @@ INSTALL_HINTS: dict[str, str] = {
     "gs": "tether-gcs",
     "gcs": "tether-gcs",
 }
+
+
+def install_hint(scheme: str) -> str | None:
+    """``"s3:// needs: pip install tether-s3"``, or None when no known distribution serves ``scheme``.
+
+    When the ``tether`` distribution records that it was installed from a local
+    folder (its PEP 610 ``direct_url.json`` has ``dir_info``), the hint names the
+    driver's folder in that tree instead, with ``-e`` if tether itself is
+    editable: ``pip install /src/tether/plugins/s3``. That is what pip itself
+    would need, since a checkout's drivers are on no index. The name is the
+    fallback when the folder is gone.
+    """
+    dist = INSTALL_HINTS.get(scheme)
+    if dist is None:
+        return None
+    target = dist
+    tree = _source_tree()
+    if tree is not None:
+        root, editable = tree
+        folder = root / "plugins" / dist.removeprefix("tether-")
+        if (folder / "pyproject.toml").is_file():
+            target = ("-e " if editable else "") + shlex.quote(str(folder))
+    return f"{scheme}:// needs: pip install {target}"
+
+
+def _source_tree() -> tuple[Path, bool] | None:
+    """(checkout root, editable) when tether was installed from a local folder, else None."""
+    try:
+        raw = md.distribution("tether").read_text("direct_url.json")
+    except md.PackageNotFoundError:
+        return None
+    if not raw:
+        return None  # installed from an index: pip writes direct_url.json only for direct URLs
+    try:
+        info = json.loads(raw)
+        url = urlsplit(info["url"])
+        dir_info = info["dir_info"]  # absent for an archive (a wheel or sdist file) or a VCS URL
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if url.scheme != "file" or not isinstance(dir_info, dict):
+        return None
+    core = Path(url2pathname(url.path))
+    if info.get("subdirectory"):
+        core = core / info["subdirectory"]
+    return core.parent, bool(dir_info.get("editable"))
 
 
 class PluginLoadWarning(UserWarning):
@@ -188,9 +245,9 @@ class Registry:
         if failed is not None:
             raise DriverLoadError(f"{scheme}:// is served by plugin {failed.name!r} "
                                   f"({failed.distribution or failed.module}), which failed to load: {failed.error}")
-        hint = INSTALL_HINTS.get(scheme)
+        hint = install_hint(scheme)
         if hint:
-            raise DriverNotInstalledError(f"{scheme}:// needs: pip install {hint}")
+            raise DriverNotInstalledError(hint)
         broken = [p for p in self._plugins if p.error]
         extra = ""
         if broken:
