@@ -118,7 +118,7 @@ class AzureDriver(Driver):
     secret_options: ClassVar[frozenset[str]] = SECRET_OPTIONS
 
     # ---------------------------------------------------------------- session
-    def make_filesystem(self, bucket: str | None, options: dict[str, Any]):  # noqa: ANN201
+    def make_filesystem(self, bucket: str | None, options: dict[str, Any]) -> Any:
         unknown = sorted(set(options) - OPTIONS)
         if unknown:
             near = difflib.get_close_matches(unknown[0], sorted(OPTIONS), n=1)
@@ -157,20 +157,17 @@ class AzureDriver(Driver):
         return bucket, name
 
     # ---------------------------------------------------------------- objects
-    def _object(self, bucket: str, name: str, *, size: int, etag: str | None, md5: Any,
-                version_id: str | None, modified: Any) -> RemoteObject:
+    def _object(self, bucket: str, name: str, p: Any) -> RemoteObject:
+        """A listing row or a HEAD (both ``BlobProperties``) as a RemoteObject."""
         sums: dict[str, str] = {}
-        if md5:
-            sums["md5"] = bytes(md5).hex()
-        if etag:
-            sums["etag"] = etag
+        if p.content_settings.content_md5:
+            sums["md5"] = bytes(p.content_settings.content_md5).hex()
+        if p.etag:
+            sums["etag"] = _etag(p.etag)
         path = f"{bucket}/{name}"
-        return RemoteObject(uri=self.uri_of(path), path=path, size=int(size or 0), checksums=sums,
-                            version_id=version_id or None, last_modified=iso_time(modified))
-
-    def _from_props(self, bucket: str, name: str, p: Any) -> RemoteObject:
-        return self._object(bucket, name, size=p.size, etag=_etag(p.etag), md5=p.content_settings.content_md5,
-                            version_id=getattr(p, "version_id", None), modified=p.last_modified)
+        return RemoteObject(uri=self.uri_of(path), path=path, size=int(p.size or 0), checksums=sums,
+                            version_id=getattr(p, "version_id", None) or None,
+                            last_modified=iso_time(p.last_modified))
 
     def _head(self, bucket: str, name: str, *, version_id: str | None = None, etag: str | None = None) -> Any:
         """Blob properties (one HEAD), pinned to a version or conditioned on an ETag."""
@@ -207,7 +204,7 @@ class AzureDriver(Driver):
             return None  # maybe a prefix; a missing container is reported by the listing
         if (props.metadata or {}).get("hdi_isfolder") == "true":
             return None  # an ADLS Gen2 directory, not a file
-        return self._from_props(bucket, name, props)
+        return self._object(bucket, name, props)
 
     def resolve(self, uri: str, *, max_objects: int = 10_000, glob: bool | None = None) -> Resolution:
         bucket = self.split(self.path_of(uri))[0]
@@ -253,9 +250,7 @@ class AzureDriver(Driver):
                         continue  # folder markers and ADLS Gen2 directories are not objects
                     if getattr(b, "is_current_version", None) is False:
                         continue
-                    out.append(self._object(bucket, b.name, size=b.size, etag=_etag(b.etag),
-                                            md5=b.content_settings.content_md5,
-                                            version_id=getattr(b, "version_id", None), modified=b.last_modified))
+                    out.append(self._object(bucket, b.name, b))
         check_cap(len(out), max_objects, uri)
         out.sort(key=lambda o: o.path)
         return out
@@ -279,12 +274,11 @@ class AzureDriver(Driver):
         except DriftError:
             # A deleted blob fails If-Match too (412 on Azurite): ask once more
             # so "deleted since it was logged" is not reported as a change.
-            uri = asset.uri
-            with self.translating(uri, asset=asset):
-                try:
+            try:
+                with self.translating(asset.uri, asset=asset):
                     self._head(bucket, name)
-                except ObjectNotFoundError:
-                    raise ObjectNotFoundError(f"{_where(uri, asset)}: deleted since it was logged") from None
+            except ObjectNotFoundError:
+                raise ObjectNotFoundError(f"{_where(asset.uri, asset)}: deleted since it was logged") from None
             raise
 
     def _check_pin(self, asset: Asset, props: Any) -> None:
@@ -311,7 +305,9 @@ class AzureDriver(Driver):
             if etag:
                 kw.update(etag=f'"{etag}"', match_condition=MatchConditions.IfNotModified)
             if start is not None and end is not None:
-                kw.update(offset=start, length=end - start)
+                # Ranged reads are download parts: tether's downloader retries them
+                # with its own short backoff (the SDK's first retry waits ~15 s).
+                kw.update(offset=start, length=end - start, retry_total=0)
             stream = await cc.get_blob_client(name).download_blob(version_id=version_id, max_concurrency=1, **kw)
             return await stream.readall(), stream.properties
 
@@ -328,13 +324,12 @@ class AzureDriver(Driver):
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 md5.update(chunk)
 
-        async def go(cc: Any, kw: dict[str, Any]) -> None:
-            with open(local_path, "rb") as f:
+        with open(local_path, "rb") as f, self.translating(uri):
+            async def go(cc: Any, kw: dict[str, Any]) -> None:
                 await cc.get_blob_client(name).upload_blob(
                     f, overwrite=True, max_concurrency=4,
                     content_settings=ContentSettings(content_md5=bytearray(md5.digest())), **kw)
 
-        with self.translating(uri):
             self._run(bucket, go)
         obj = self.stat_path(self.path_of(uri))
         if obj is None:
