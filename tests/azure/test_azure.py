@@ -319,3 +319,20 @@ def test_quickstart_round_trip_on_azure(blob_service, container, tmp_path: Path)
     assert {o.logical_path for o in r1.with_status("failed")} == {"train.csv"}
     assert (tmp_path / "v1" / "README").read_text() == "toy dataset\n"
     assert (tmp_path / "v1" / "labels" / "classes v1.txt").read_bytes() == b"cat\ndog\n"
+
+
+def test_uploading_identical_bytes_keeps_the_blob_and_its_etag(container, tmp_path: Path) -> None:
+    """Two uploads of one file (the same file added twice, racing) must not
+    rewrite the blob: a new ETag would turn the first recorded pin into drift."""
+    driver = tether.get_driver("az")
+    f = tmp_path / "model.bin"
+    f.write_bytes(b"weights" * 1000)
+    uri = f"az://{container}/store/model.bin"
+    first = driver.upload(str(f), uri)
+    again = driver.upload(str(f), uri)
+    assert again.checksums["etag"] == first.checksums["etag"]
+    assert first.checksums["md5"] == hashlib.md5(f.read_bytes()).hexdigest()
+    f.write_bytes(b"other" * 1000)
+    changed = driver.upload(str(f), uri)
+    assert changed.checksums["etag"] != first.checksums["etag"]
+    assert driver.read_bytes(uri) == b"other" * 1000

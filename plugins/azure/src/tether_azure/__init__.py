@@ -314,23 +314,34 @@ class AzureDriver(Driver):
         return self._run(bucket, go)
 
     def upload(self, local_path: str, uri: str) -> RemoteObject:
-        """Upload with Content-MD5 set (hashed while reading the file once
-        before the upload), so listings of uploaded blobs carry a checksum."""
+        """Upload with Content-MD5 set, so listings of uploaded blobs carry a checksum.
+
+        Create-if-absent first: a blob already holding these exact bytes (same
+        size and MD5) is kept, not rewritten, as rsync skips identical files.
+        Rewriting would give it a new ETag and break the pin of whoever recorded
+        the old one (two uploads of one file racing, say)."""
         from azure.storage.blob import ContentSettings
 
         bucket, name = self.split(self.path_of(uri))
-        md5 = hashlib.md5(usedforsecurity=False)
+        md5, size = hashlib.md5(usedforsecurity=False), 0
         with open(local_path, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 md5.update(chunk)
+                size += len(chunk)
+        settings = ContentSettings(content_md5=bytearray(md5.digest()))
+        for overwrite in (False, True):
+            try:
+                with open(local_path, "rb") as f, self.translating(uri, create=not overwrite):
+                    async def go(cc: Any, kw: dict[str, Any], f: Any = f, overwrite: bool = overwrite) -> None:
+                        await cc.get_blob_client(name).upload_blob(f, overwrite=overwrite, max_concurrency=4,
+                                                                   content_settings=settings, **kw)
 
-        with open(local_path, "rb") as f, self.translating(uri):
-            async def go(cc: Any, kw: dict[str, Any]) -> None:
-                await cc.get_blob_client(name).upload_blob(
-                    f, overwrite=True, max_concurrency=4,
-                    content_settings=ContentSettings(content_md5=bytearray(md5.digest())), **kw)
-
-            self._run(bucket, go)
+                    self._run(bucket, go)
+                break
+            except AlreadyExistsError:
+                existing = self.stat_path(self.path_of(uri))
+                if existing and existing.size == size and existing.checksums.get("md5") == md5.hexdigest():
+                    return existing
         obj = self.stat_path(self.path_of(uri))
         if obj is None:
             raise ObjectNotFoundError(f"upload to {redact(uri)} left no blob")
