@@ -336,3 +336,12 @@ def test_uploading_identical_bytes_keeps_the_blob_and_its_etag(container, tmp_pa
     changed = driver.upload(str(f), uri)
     assert changed.checksums["etag"] != first.checksums["etag"]
     assert driver.read_bytes(uri) == b"other" * 1000
+
+
+@pytest.mark.parametrize("scheme", ["az", "abfs", "abfss"])
+def test_without_the_driver_each_scheme_names_the_package(scheme, tmp_path: Path) -> None:
+    env = {**os.environ, "TETHER_DISABLE_PLUGINS": "az", "TETHER_HOME": str(tmp_path)}
+    tether_cli = Path(sys.executable).parent / "tether"
+    r = subprocess.run([str(tether_cli), "log", "x", f"{scheme}://container/key"], capture_output=True,
+                       text=True, env=env, check=False)
+    assert r.returncode == 1 and "pip install tether-azure" in r.stderr and "Traceback" not in r.stderr
