@@ -101,3 +101,45 @@ def start_fake_gcs() -> Server:
     argv = [fake_gcs_binary(), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
             "-backend", "memory", "-external-url", f"http://127.0.0.1:{port}", "-log-level", "warn"]
     return Server("fake-gcs-server", argv, port, "/storage/v1/b")
+
+
+#: Where scripts/test installs Azurite (npm); TETHER_AZURITE overrides it.
+AZURITE_MAIN = Path(__file__).resolve().parents[1] / ".ci-tools/azurite/node_modules/azurite/dist/src/blob/main.js"
+#: Azurite's well-known development account (public; documented by Microsoft).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+class _AnyAnswer(Server):
+    """Ready when the server answers HTTP at all: Azurite refuses every
+    unauthenticated request (403), and that answer is the readiness signal."""
+
+    def _wait(self, ready_path: str, timeout: float = 60) -> None:
+        import urllib.error
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early:\n{self.log_path.read_text(errors='replace')}")
+            try:
+                urllib.request.urlopen(self.url + ready_path, timeout=2).read()
+                return
+            except urllib.error.HTTPError:
+                return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not start within {timeout}s")
+
+
+def start_azurite() -> Server:
+    """Azurite's blob service, in memory, no telemetry (installed by scripts/test)."""
+    main = Path(os.environ.get("TETHER_AZURITE") or AZURITE_MAIN)
+    if not main.is_file():
+        raise RuntimeError(f"Azurite is not installed at {main}: run `bash scripts/test` (it installs it with npm)")
+    port = free_port()
+    argv = ["node", str(main), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
+            "--disableTelemetry", "--skipApiVersionCheck", "--silent"]
+    server = _AnyAnswer("azurite", argv, port, f"/{AZURITE_ACCOUNT}?comp=list")
+    server.blob_url = f"{server.url}/{AZURITE_ACCOUNT}"
+    return server

@@ -55,6 +55,9 @@ INSTALL_HINTS: dict[str, str] = {
     "s3a": "tether-s3",
     "gs": "tether-gcs",
     "gcs": "tether-gcs",
+    "az": "tether-azure",
+    "abfs": "tether-azure",
+    "abfss": "tether-azure",
 }
 
 
