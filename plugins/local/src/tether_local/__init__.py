@@ -27,7 +27,7 @@ from tether.models import Asset, FrozenMap, RemoteObject
 from tether.nogc import gc_paused
 from tether.parallel import parallel_map
 from tether.statecache import get_cache
-from tether.uris import split_scheme
+from tether.uris import redact, split_scheme
 
 __all__ = ["LocalDriver"]
 
@@ -50,11 +50,11 @@ class LocalDriver(Driver):
         if scheme is None:
             return os.path.abspath(os.path.expanduser(uri))
         if scheme != "file":
-            raise InvalidURIError(f"{uri!r} is not a file:// URI")
+            raise InvalidURIError(f"{redact(uri)!r} is not a file:// URI")
         if rest.startswith("localhost/"):
             rest = rest[len("localhost"):]
         if not rest.startswith("/"):
-            raise InvalidURIError(f"file URI {uri!r} must be absolute (file:///path)")
+            raise InvalidURIError(f"file URI {redact(uri)!r} must be absolute (file:///path)")
         if len(rest) > 2 and rest[2] == ":":  # file:///C:/data on Windows
             rest = rest[1:]
         keep_slash = rest.endswith("/")

@@ -295,7 +295,8 @@ class S3Driver(Driver):
         path = self.path_of(uri)
         bucket, key = self.split(path)
         if not bucket or not re.fullmatch(r"[a-z0-9][a-z0-9.\-_]{1,254}", bucket):
-            raise InvalidURIError(f"{redact(uri)!r}: invalid bucket name {bucket!r}")
+            shown = redact(uri)
+            raise InvalidURIError(f"{shown!r}: invalid bucket name {self.split(shown.split('://', 1)[-1])[0]!r}")
         return super().resolve(uri, max_objects=max_objects, glob=glob)
 
     def enrich(self, objects: list[RemoteObject]) -> list[RemoteObject]:
