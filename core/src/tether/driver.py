@@ -153,7 +153,7 @@ class Driver:
             raise InvalidURIError(f"{redact(uri)!r} names no bucket")
         if self.bucketed and has_userinfo(uri):  # never sent to a store, nor echoed as a bucket name
             raise InvalidURIError(
-                f"{redact(uri)!r}: credentials in a {self.canonical_scheme}:// URI are not supported; set them "
+                f"{redact(uri)!r}: credentials in {self.canonical_scheme}:// URIs are not supported; set them "
                 f"with tether.configure(), TETHER_{self.canonical_scheme.upper()}_* or config.toml")
         return rest
 

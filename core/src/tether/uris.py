@@ -16,8 +16,8 @@ credentials in the URI as given; every span they find becomes ``***``:
    of the authority, the split urllib and curl make, so a password may hold
    ``@``: ``s3://KEY:SECRET@bucket/k`` becomes ``s3://***@bucket/k``. The
    authority ends at the first ``/`` (and at ``?`` or ``#`` for schemes with
-   queries, rule 2). An authority with no ``@`` whose ``:`` does not start a
-   port (``s3://KEY:SE/CRET@bucket``, an AWS secret with its ``/`` left
+   queries, rule 2). An authority with no ``@`` whose ``:`` is not followed by a
+   port number (``s3://KEY:SE/CRET@bucket``, an AWS secret with its ``/`` left
    unescaped) is malformed for every scheme and is read as a password holding
    ``/``: everything up to the last ``@`` (before any query) is masked. In an
    opaque URI of a scheme with queries (``jdbc:oracle:thin:scott/tiger@host``)
@@ -79,7 +79,11 @@ _SECRET_NAMES = frozenset({"sig", "code", "pass", "pw", "otp", "ticket", "sas",
 _CHAIN_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.\-]*:)+")  # "https:", "jdbc:postgresql:"
 _PARAM_RE = re.compile(r"[?&;#]([^=?&;#]*)=")
 _IPV6_RE = re.compile(r"\[[^\]]*\]")
-_PORT_RE = re.compile(r"\d*")
+_PORT_RE = re.compile(r"\d{0,5}")
+
+
+def _is_port(text: str) -> bool:
+    return bool(_PORT_RE.fullmatch(text)) and int(text or 0) <= 65535
 
 
 def is_secret_name(name: str) -> bool:
@@ -105,7 +109,7 @@ def _userinfo_span(uri: str, start: int, raw: bool) -> tuple[int, int] | None:
         if at >= 0:
             return (start, at) if at > start else None
         host = _IPV6_RE.sub("", uri[start:end])
-        if ":" in host and not _PORT_RE.fullmatch(host.rsplit(":", 1)[1]):
+        if ":" in host and not _is_port(host.rsplit(":", 1)[1]):
             at = uri.rfind("@", end, len(uri) if raw else _find(uri, "?#", end))
             if at >= 0:
                 return start, at
