@@ -13,14 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
-
 import tether
 from tether import errors
 from tether.statecache import StateCache
 
 
 def tether_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tether.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "tether.cli", *args], check=False, capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, cwd=cwd, timeout=120)
 
 

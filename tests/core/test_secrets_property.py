@@ -17,10 +17,9 @@ import warnings
 from pathlib import Path
 
 import pytest
+import tether
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import tether
 from tether.cli import main
 from tether.errors import TetherError
 from tether.uris import redact
@@ -157,7 +156,7 @@ def test_secrets_never_reach_cli_output(capsys: pytest.CaptureFixture[str], case
         for args in (("log", "sec", uri), ("log", "sec", uri, "--json"), ("log", "strict", uri, "--strict"),
                      ("show", "sec"), ("show", "sec", "--json"), ("list", "sec", "--json"),
                      ("download", "sec", str(Path(root) / "out"), "--json"), ("status", "sec", "--json")):
-            code, text = run_cli(capsys, "--catalog", root, *args)
+            _, text = run_cli(capsys, "--catalog", root, *args)
             assert "Traceback" not in text
             outputs.append(text)
         if outputs[1].startswith("{"):
