@@ -59,3 +59,27 @@ def test_credentials_in_an_endpoint_url_never_appear(moto_server, bucket, tmp_pa
         assert "Traceback" not in r.stderr
     stored = b"".join(p.read_bytes() for p in (tmp_path / "home").rglob("*") if p.is_file())
     assert SECRETS[3].encode() not in stored
+
+
+def test_credentials_written_into_an_s3_uri_are_refused_and_never_echoed(moto_server, s3_client, bucket,
+                                                                         tmp_path: Path) -> None:
+    s3_client.put_object(Bucket=bucket, Key="d/a.bin", Body=b"a")
+    env = {"PATH": "/usr/bin:/bin", "TETHER_HOME": str(tmp_path / "home"), "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+           "TETHER_S3_ENDPOINT_URL": moto_server.url}
+    # AWS secret keys are base64: about half of them hold a '/', which ends the
+    # authority for urllib; the whole key must still be masked.
+    secret_parts = ("wJalrXUtnFEMI", "K7MDENG", "bPxRfiCYEXAMPLE")
+    secret = "/".join(secret_parts)
+    runs = []
+    for uri in (f"s3://AKIAIOSFODNN7EXAMPLE:{secret}@{bucket}/d/", f"s3a://AKIAIOSFODNN7EXAMPLE:{secret}@{bucket}/d/a.bin",
+                f"s3://AKIAIOSFODNN7EXAMPLE:p%40ss@w0rd@{bucket}/d/"):
+        for args in (("log", "x", uri), ("log", "x", uri, "--json"), ("--catalog", uri, "list", "--json")):
+            r = subprocess.run([sys.executable, "-m", "tether.cli", *args], check=False, capture_output=True,
+                               text=True, env=env, timeout=120)
+            assert r.returncode == 1 and r.stderr.startswith("tether: error: ") and r.stderr.count("\n") == 1, r
+            assert "credentials in s3:// URIs are not supported" in r.stderr
+            runs.append(r.stdout + r.stderr)
+    text = "".join(runs)
+    for part in (*secret_parts, "AKIAIOSFODNN7EXAMPLE", "w0rd", "p%40ss"):
+        assert part not in text, part

@@ -1,7 +1,8 @@
 """The ``tether`` command line: a thin layer over the Python API.
 
 User mistakes print one line (``tether: error: ...``) and exit 1; usage errors
-exit 2; Ctrl-C exits 130 after the download cleaned its temp files.
+(a bad option value, a missing argument) print one such line too and exit 2;
+Ctrl-C exits 130 after the download cleaned its temp files.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from . import __version__
 from .artifact import Artifact
 from .catalog import ArtifactVersion, Catalog
 from .errors import TetherError
+from .paths import shown_name
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -48,7 +50,7 @@ def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None] | Non
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: Any = None, line: str | None = None) -> None:
-    click.echo(f"tether: warning: {message}", err=True)
+    click.echo(f"tether: warning: {shown_name(str(message))}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,7 +102,8 @@ def _parse_meta(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--tag", "tags", multiple=True, help="Tag for the new version (repeatable).")
 @click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE", help="Artifact metadata (repeatable).")
 @click.option("--strict", is_flag=True, help="Fail instead of recording link-only assets.")
-@click.option("--max-objects", type=int, default=None, help="Cap on objects per prefix (default 10000).")
+@click.option("--max-objects", type=click.IntRange(min=1), default=None,
+              help="Cap on objects per prefix (default 10000).")
 @click.option("--artifacts-uri", default=None, help="Where --upload files go (default: the catalog's storage).")
 @click.option("--json", "as_json", is_flag=True, help="Print the logged version as JSON.")
 @click.pass_context
@@ -129,7 +132,7 @@ def log(ctx: click.Context, name: str, uris: tuple[str, ...], uploads: tuple[str
 @click.argument("dest", type=click.Path(file_okay=False))
 @click.option("--overwrite", type=click.Choice(["fail", "preserve", "overwrite"]), default="fail",
               show_default=True, help="What to do with differing files already in DEST.")
-@click.option("--workers", type=int, default=None, help="Parallel transfers.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel transfers.")
 @click.option("--strict", is_flag=True, help="Fail if the version has link-only assets.")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
@@ -335,6 +338,15 @@ def tag_rm(ctx: click.Context, ref: str, tags: tuple[str, ...]) -> None:
     click.echo(f"{v.ref}: untagged {', '.join(tags)}")
 
 
+def _one_line(exc: click.ClickException) -> str:
+    """Click's message as one line; usage errors point at the command's help."""
+    text = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        text += f" (see '{ctx.command_path} --help')"
+    return text
+
+
 def main(argv: list[str] | None = None) -> None:
     warnings.showwarning = _show_warning  # one line per warning, no source dump
     args = sys.argv[1:] if argv is None else argv
@@ -345,8 +357,11 @@ def main(argv: list[str] | None = None) -> None:
         rc = cli.main(args=argv, prog_name="tether", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except click.exceptions.NoArgsIsHelpError as exc:  # a bare `tether`: the help is the answer
         exc.show()
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"tether: error: {_one_line(exc)}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("tether: interrupted", err=True)
@@ -354,11 +369,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("tether: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except TetherError as exc:
-        click.echo(f"tether: error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
-    except OSError as exc:  # disk full, permission denied on DEST ...
-        click.echo(f"tether: error: {exc}", err=True)
+    except (TetherError, OSError) as exc:  # OSError: disk full, permission denied on DEST ...
+        click.echo(f"tether: error: {shown_name(str(exc))}", err=True)
         sys.exit(EXIT_ERROR)
     sys.exit(rc if isinstance(rc, int) else 0)
 

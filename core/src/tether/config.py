@@ -19,6 +19,7 @@ Options configure *clients*; they never enter a manifest, and
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
@@ -62,16 +63,31 @@ def _config_file() -> Path:
 
 
 def _file_options(scheme: str, bucket: str | None) -> dict[str, Any]:
+    """``[scheme]`` of the config file, with ``[scheme.buckets.<bucket>]`` over it.
+
+    The shape is checked here, where the file is read: a section or a bucket
+    entry that is not a table is a ConfigError naming the file and the key
+    (option *values* are typed by :class:`OptionReader`, which knows what each
+    driver option must be)."""
     path = _config_file()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # TOMLDecodeError, or bytes that are not UTF-8
         raise ConfigError(f"cannot read tether config file {path}: {exc}") from None
-    section = dict(data.get(scheme, {}))
+    raw = data.get(scheme, {})
+    if not isinstance(raw, dict):
+        raise ConfigError(f"tether config file {path}: {scheme} must be a table ([{scheme}]), got {raw!r}")
+    section = dict(raw)
     buckets = section.pop("buckets", {})
+    if not isinstance(buckets, dict):
+        raise ConfigError(f"tether config file {path}: [{scheme}] buckets must be a table of "
+                          f"[{scheme}.buckets.NAME] tables, got {buckets!r}")
     if bucket is not None and bucket in buckets:
+        if not isinstance(buckets[bucket], dict):
+            raise ConfigError(f"tether config file {path}: [{scheme}.buckets] {bucket} must be a table "
+                              f"([{scheme}.buckets.{bucket}]), got {buckets[bucket]!r}")
         section.update(buckets[bucket])
     return section
 
@@ -128,15 +144,145 @@ def describe_options(options: dict[str, Any]) -> dict[str, Any]:
     return {k: ("***" if _SECRET_OPT_RE.search(k) else v) for k, v in options.items()}
 
 
-def int_setting(name: str, default: int) -> int:
-    """A core setting from ``TETHER_<NAME>`` (e.g. ``TETHER_MAX_OBJECTS``)."""
-    raw = os.environ.get(f"TETHER_{name.upper()}")
-    if raw is None or raw == "":
-        return default
+def option_origin(scheme: str, bucket: str | None, key: str) -> str:
+    """Where the value of driver option ``key`` was set, for error messages:
+    the :func:`configure` call, the environment variable or the config file
+    and table (the same precedence :func:`driver_options` applies)."""
+    scheme = scheme.lower()
+    with _lock:
+        for b in ((bucket, None) if bucket is not None else (None,)):
+            if key in _overrides.get((scheme, b), {}):
+                where = f", bucket={b!r}" if b is not None else ""
+                return f"tether.configure({scheme!r}{where}) option {key!r}"
+    prefix = f"TETHER_{re.sub(r'[^A-Z0-9]', '_', scheme.upper())}_"
+    for name in os.environ:
+        if name.startswith(prefix) and name[len(prefix):].lower() == key:
+            return f"environment variable {name}"
+    path = _config_file()
     try:
-        return int(raw)
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        buckets = data.get(scheme, {}).get("buckets", {})
+        if bucket is not None and key in buckets.get(bucket, {}):
+            return f"tether config file {path}: [{scheme}.buckets.{bucket}] {key}"
+    except (OSError, ValueError, AttributeError, TypeError):
+        pass  # a file too broken to say more: name the scheme's table
+    return f"tether config file {path}: [{scheme}] {key}"
+
+
+class OptionReader:
+    """Typed access to one driver's merged options (``make_filesystem`` uses it).
+
+    Values from the config file arrive as TOML types, from the environment as
+    strings, from :func:`configure` as anything: each getter accepts the
+    spellings that mean its type and raises a :class:`ConfigError` naming where
+    the value was set (:func:`option_origin`) for anything else, before a
+    client is built with it."""
+
+    _TRUE = frozenset({"1", "true", "yes", "on"})
+    _FALSE = frozenset({"0", "false", "no", "off", ""})
+
+    def __init__(self, scheme: str, bucket: str | None, options: dict[str, Any]) -> None:
+        self.scheme, self.bucket, self.options = scheme, bucket, options
+
+    def _bad(self, key: str, want: str) -> ConfigError:
+        value = self.options[key]
+        shown = f"a {type(value).__name__}" if _SECRET_OPT_RE.search(key) else repr(value)
+        return ConfigError(f"{option_origin(self.scheme, self.bucket, key)} must be {want}, got {shown}")
+
+    def get_str(self, key: str) -> str | None:
+        """A string option; absent or empty is None."""
+        value = self.options.get(key)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise self._bad(key, "a string")
+        return value
+
+    def get_choice(self, key: str, choices: tuple[str, ...]) -> str | None:
+        value = self.get_str(key)
+        if value is not None and value not in choices:
+            raise self._bad(key, "one of " + ", ".join(repr(c) for c in choices))
+        return value
+
+    def get_int(self, key: str, default: int, *, minimum: int | None = None) -> int:
+        value = self.options.get(key)
+        if value is None or value == "":
+            return default
+        want = "a whole number" + (f" >= {minimum}" if minimum is not None else "")
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise self._bad(key, want)
+        try:
+            number = int(value)
+        except ValueError:
+            raise self._bad(key, want) from None
+        if minimum is not None and number < minimum:
+            raise self._bad(key, want)
+        return number
+
+    def get_float(self, key: str, default: float | None = None, *,
+                  minimum: float | None = None) -> float | None:
+        value = self.options.get(key)
+        if value is None or value == "":
+            return default
+        want = "a number" + (f" >= {minimum}" if minimum is not None else "")
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise self._bad(key, want)
+        try:
+            number = float(value)
+        except ValueError:
+            raise self._bad(key, want) from None
+        if not math.isfinite(number) or (minimum is not None and number < minimum):
+            raise self._bad(key, want)
+        return number
+
+    def get_bool(self, key: str, default: bool = False) -> bool:
+        value = self.options.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in self._TRUE | self._FALSE:
+            return value.strip().lower() in self._TRUE
+        raise self._bad(key, "true or false")
+
+
+def _env_value(name: str) -> str | None:
+    raw = os.environ.get(f"TETHER_{name.upper()}")
+    return None if raw is None or raw.strip() == "" else raw.strip()
+
+
+def int_setting(name: str, default: int, *, minimum: int | None = None) -> int:
+    """A core setting from ``TETHER_<NAME>`` (e.g. ``TETHER_MAX_OBJECTS``); unset
+    or empty is ``default``; anything but a whole number (at least ``minimum``)
+    is a ConfigError naming the variable."""
+    raw = _env_value(name)
+    if raw is None:
+        return default
+    want = "a whole number" + (f" >= {minimum}" if minimum is not None else "")
+    try:
+        value = int(raw)
     except ValueError:
-        raise ConfigError(f"TETHER_{name.upper()} must be an integer, got {raw!r}") from None
+        raise ConfigError(f"TETHER_{name.upper()} must be {want}, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"TETHER_{name.upper()} must be {want}, got {raw!r}")
+    return value
+
+
+def float_setting(name: str, default: float, *, minimum: float | None = None) -> float:
+    """Like :func:`int_setting` for a finite number (``TETHER_RETRY_BASE_DELAY``)."""
+    raw = _env_value(name)
+    if raw is None:
+        return default
+    want = "a number" + (f" >= {minimum}" if minimum is not None else "")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"TETHER_{name.upper()} must be {want}, got {raw!r}") from None
+    if not math.isfinite(value) or (minimum is not None and value < minimum):
+        raise ConfigError(f"TETHER_{name.upper()} must be {want}, got {raw!r}")
+    return value
 
 
 def bool_option(value: Any) -> bool:

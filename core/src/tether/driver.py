@@ -47,7 +47,7 @@ from .errors import (
 )
 from .models import Asset, RemoteObject
 from .parallel import parallel_map
-from .uris import redact, split_scheme
+from .uris import has_userinfo, redact, split_scheme
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -151,6 +151,10 @@ class Driver:
             raise InvalidURIError(f"{redact(uri)!r} is not a {self.canonical_scheme}:// URI")
         if self.bucketed and (not rest or rest.startswith("/")):
             raise InvalidURIError(f"{redact(uri)!r} names no bucket")
+        if self.bucketed and has_userinfo(uri):  # never sent to a store, nor echoed as a bucket name
+            raise InvalidURIError(
+                f"{redact(uri)!r}: credentials in {self.canonical_scheme}:// URIs are not supported; set them "
+                f"with tether.configure(), TETHER_{self.canonical_scheme.upper()}_* or config.toml")
         return rest
 
     def uri_of(self, path: str) -> str:

@@ -68,6 +68,10 @@ class ConfigError(TetherError, ValueError):
     """Bad configuration (unknown option, unreadable config file ...)."""
 
 
+class InvalidArgumentError(TetherError, ValueError):
+    """An argument out of its range (``workers=0`` ...), refused before anything is done."""
+
+
 # --- remote objects --------------------------------------------------------------
 class ObjectNotFoundError(TetherError, FileNotFoundError):
     """The URI names no object (nor any object under it as a prefix)."""

@@ -25,8 +25,8 @@ from typing import Any
 import attrs
 
 from .checksums import KNOWN_KINDS
-from .errors import ManifestError, UnsafePathError
-from .paths import check_logical_path
+from .errors import InvalidArtifactError, ManifestError, UnsafePathError
+from .paths import check_logical_path, shown_name
 
 MANIFEST_SCHEMA = "tether.manifest/1"
 VERSION_SCHEMA = "tether.version/1"
@@ -230,12 +230,25 @@ class Manifest:
         """The manifest's JSON text, in pieces: header, then one line per asset."""
         sources = self._sources()
         header = json.dumps(self._header(list(sources)), ensure_ascii=False, separators=(",", ":"))
-        yield (header[:-1] + ',"assets":[\n').encode("utf-8")
+        yield self._utf8(header[:-1] + ',"assets":[\n', None)
         last = len(self.assets) - 1
         for i, a in enumerate(self.assets):
             line = json.dumps(self._row(a, sources), ensure_ascii=False, separators=(",", ":"))
-            yield (line + (",\n" if i < last else "\n")).encode("utf-8")
+            yield self._utf8(line + (",\n" if i < last else "\n"), a)
         yield b"]}\n"
+
+    def _utf8(self, text: str, asset: Asset | None) -> bytes:
+        # A local path that is not valid UTF-8 reaches here as lone surrogates
+        # (in a URI, a source or metadata): refused, and nothing is recorded.
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            row = json.loads(text.rstrip(",\n") + ("" if asset else "]}"))
+            bad = next(_non_utf8(row), text)
+            where = f"asset {asset.logical_path!r}" if asset else "the artifact"
+            raise InvalidArtifactError(
+                f"artifact {self.name!r}: {where} holds '{shown_name(bad)[:300]}', which is not valid "
+                "UTF-8 (a name in another encoding?); manifests are UTF-8") from None
 
     def to_bytes(self, *, compress: bool) -> bytes:
         if not compress:
@@ -278,6 +291,23 @@ class Manifest:
         assets = tuple(reader.asset(row, i) for i, row in enumerate(rows))
         return cls(name=header["name"], type=header["type"], assets=assets, created_at=header["created_at"],
                    metadata=header["metadata"], digest=header["digest"])
+
+
+def _non_utf8(value: Any) -> Iterator[str]:
+    """Strings (keys included) in a JSON-shaped value that UTF-8 cannot encode."""
+    if isinstance(value, str):
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _non_utf8(k)
+            yield from _non_utf8(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _non_utf8(v)
 
 
 def _check_header(doc: Any, where: str) -> dict[str, Any]:

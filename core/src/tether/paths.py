@@ -1,7 +1,10 @@
 """Logical paths: the relative names assets get inside an artifact and on disk.
 
 A logical path is POSIX-style, relative, made of non-empty segments, none of
-them ``.`` or ``..``, with no backslash, NUL or drive letter. Everything that
+them ``.`` or ``..``, with no backslash, NUL or drive letter, and valid
+Unicode: a file name that is not valid UTF-8 (Python hands it over with lone
+surrogates) is refused, showing its bad bytes as ``\xff``, since manifests are
+UTF-8 JSON and such a name could not be written or read back. Everything that
 builds or reads a manifest goes through :func:`check_logical_path`, and the
 downloader checks again against the real destination (:func:`dest_path_for`),
 so a hostile key or a hand-edited manifest can never write outside ``dest``.
@@ -18,10 +21,22 @@ from .errors import UnsafePathError
 MAX_SEGMENT_BYTES = 255
 MAX_PATH_BYTES = 4096
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def shown_name(name: str) -> str:
+    """``name`` for a message: bytes that are not valid UTF-8 as ``\\xff``."""
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def check_logical_path(path: str, *, what: str = "logical path") -> str:
     """Return ``path`` if it is a safe logical path, else raise UnsafePathError."""
+    if isinstance(path, str) and not path.isascii() and _SURROGATE_RE.search(path):
+        raise UnsafePathError(f"{what} '{shown_name(path)}' is not valid UTF-8 (a file name in another "
+                              "encoding?); tether records names as UTF-8: rename it, e.g. with convmv")
     # Fast path for the common case (called once per asset, 100,000 times for a
     # large version): none of the risky characters or segments, lengths in bounds.
     if isinstance(path, str) and path and "\x00" not in path and "\\" not in path and path[0] != "/" \

@@ -11,6 +11,11 @@ has one *snapshot* per listed folder: every cached entry under it in a single
 marshal blob, so re-logging an unchanged folder costs one row read and one
 comparison per file instead of fetching and unpacking 20,000 rows (the
 snapshot is what keeps an unchanged re-log a small fraction of the first).
+
+The cache never fails a log: a database that cannot open, is damaged, locked
+or full, a path SQLite cannot store (a file name that is not valid UTF-8
+decodes to lone surrogates) or an inode past SQLite's signed 64-bit integers
+all mean "not cached", so the file is hashed, never an error.
 """
 
 from __future__ import annotations
@@ -43,6 +48,26 @@ MAX_SNAPSHOTS = 256
 # path -> (size, mtime_ns, inode, digest), relative to the snapshot's root
 Snapshot = dict[str, tuple[int, int, int, str]]
 
+# What a cache operation may meet besides a damaged database: a path SQLite
+# cannot encode (UnicodeEncodeError is a ValueError), an int it cannot hold.
+_CACHE_ERRORS = (sqlite3.Error, ValueError, OverflowError)
+
+
+def _storable(path: str) -> bool:
+    """True when SQLite can store ``path`` (UTF-8, so no lone surrogates)."""
+    if path.isascii():
+        return True
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _int64(n: int) -> int:
+    """``n`` as SQLite's signed 64-bit integer: inodes of some filesystems use all 64 bits."""
+    return n - (1 << 64) if n >= 1 << 63 else n
+
 
 class StateCache:
     def __init__(self, folder: Path) -> None:
@@ -60,7 +85,7 @@ class StateCache:
                 for statement in _SCHEMA:
                     db.execute(statement)
                 self._db = db
-            except (OSError, sqlite3.Error):
+            except (OSError, *_CACHE_ERRORS):
                 return None  # a cache that cannot open (read-only disk, a file in the way) is just a slower log
         return self._db
 
@@ -95,12 +120,14 @@ class StateCache:
 
     @staticmethod
     def _read_snapshot(db: sqlite3.Connection, root: str, kind: str) -> Snapshot | None:
+        if not _storable(root):
+            return None
         try:
             row = db.execute("select snapshot from folders where root=? and kind=?", (root, kind)).fetchone()
             if row is None:
                 return None
             fmt, snapshot = marshal.loads(row[0])
-        except (sqlite3.Error, ValueError, EOFError, TypeError):
+        except (*_CACHE_ERRORS, EOFError, TypeError):
             return None  # unreadable: as if absent, and rewritten on the next store
         if fmt != _SNAPSHOT_FORMAT or not isinstance(snapshot, dict):
             return None
@@ -109,7 +136,9 @@ class StateCache:
     @staticmethod
     def _from_rows(db: sqlite3.Connection, stats: dict[str, os.stat_result], kind: str) -> dict[str, str]:
         out: dict[str, str] = {}
-        paths = sorted(stats)
+        paths = sorted(p for p in stats if _storable(p))
+        if not paths:
+            return out
         # Many files under one folder: one range scan of the primary key is
         # far cheaper than batches of IN (...) lookups.
         common = os.path.commonpath(paths) if len(paths) > 500 else None
@@ -126,11 +155,12 @@ class StateCache:
         for q, args in batches:
             try:
                 rows = db.execute(q, args).fetchall()
-            except sqlite3.Error:
+            except _CACHE_ERRORS:
                 return out
             for path, size, mtime_ns, inode, digest in rows:
                 st = stats.get(path)
-                if st is not None and st.st_size == size and st.st_mtime_ns == mtime_ns and st.st_ino == inode:
+                if st is not None and st.st_size == size and st.st_mtime_ns == mtime_ns \
+                        and _int64(st.st_ino) == inode:
                     out[path] = digest
         return out
 
@@ -138,18 +168,21 @@ class StateCache:
     def store(self, entries: dict[str, tuple[os.stat_result, str]], kind: str = "sha256") -> None:
         """Remember digests of individual files (not those still racily clean)."""
         now = time.time_ns()
-        rows = [(p, st.st_size, st.st_mtime_ns, st.st_ino, kind, d)
-                for p, (st, d) in entries.items() if now - st.st_mtime_ns > RACY_WINDOW_NS]
+        rows = [(p, st.st_size, st.st_mtime_ns, _int64(st.st_ino), kind, d)
+                for p, (st, d) in entries.items() if now - st.st_mtime_ns > RACY_WINDOW_NS and _storable(p)]
         if rows:
             self._write(lambda db: db.executemany("insert or replace into hashes values (?,?,?,?,?,?)", rows))
 
     def store_snapshot(self, root: str, stats: dict[str, os.stat_result], digests: dict[str, str],
                        kind: str = "sha256") -> None:
         """Replace ``root``'s snapshot with the listed files and their digests."""
+        if not _storable(root):
+            return
         now = time.time_ns()
         cut = len(root.rstrip("/")) + 1
         snapshot = {p[cut:]: (st.st_size, st.st_mtime_ns, st.st_ino, digests[p])
-                    for p, st in stats.items() if now - st.st_mtime_ns > RACY_WINDOW_NS and p in digests}
+                    for p, st in stats.items()
+                    if now - st.st_mtime_ns > RACY_WINDOW_NS and p in digests and _storable(p)}
         blob = marshal.dumps((_SNAPSHOT_FORMAT, snapshot))
 
         def write(db: sqlite3.Connection) -> None:
@@ -168,10 +201,10 @@ class StateCache:
                 db.execute("begin")
                 do(db)
                 db.execute("commit")
-            except sqlite3.Error:
+            except _CACHE_ERRORS:
                 try:
                     db.execute("rollback")
-                except sqlite3.Error:
+                except _CACHE_ERRORS:
                     pass
 
 

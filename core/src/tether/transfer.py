@@ -27,12 +27,14 @@ from typing import BinaryIO, Literal
 
 import attrs
 
+from . import config
 from .checksums import CHUNK, MultiHasher, hash_file, kinds_to_verify
 from .driver import Driver
 from .errors import (
     ChecksumMismatchError,
     DestinationConflictError,
     DownloadError,
+    InvalidArgumentError,
     NoDriverError,
     ObjectNotFoundError,
     StorageError,
@@ -60,9 +62,10 @@ class RetryPolicy:
 
     @classmethod
     def from_env(cls) -> RetryPolicy:
-        attempts = int(os.environ.get("TETHER_RETRY_ATTEMPTS", "5") or 5)
-        base = float(os.environ.get("TETHER_RETRY_BASE_DELAY", "0.2") or 0.2)
-        return cls(attempts=max(1, attempts), base_delay=max(0.0, base))
+        """The policy the environment sets; a value that is not a number in range
+        is a ConfigError naming the variable, not a silent default."""
+        return cls(attempts=config.int_setting("retry_attempts", 5, minimum=1),
+                   base_delay=config.float_setting("retry_base_delay", 0.2, minimum=0.0))
 
     def sleep(self, attempt: int) -> None:
         delay = min(self.max_delay, self.base_delay * (2 ** attempt))
@@ -170,8 +173,9 @@ MAX_PART_SIZE = 64 * CHUNK
 
 
 def memory_budget() -> int:
-    """Bytes of object parts a download may hold in memory (``TETHER_DOWNLOAD_MEMORY``)."""
-    return int(os.environ.get("TETHER_DOWNLOAD_MEMORY", str(512 * CHUNK)) or 512 * CHUNK)
+    """Bytes of object parts a download may hold in memory (``TETHER_DOWNLOAD_MEMORY``,
+    a whole number of bytes; at least two parts are always allowed)."""
+    return config.int_setting("download_memory", 512 * CHUNK, minimum=0)
 
 
 def part_size_for(driver: Driver, remaining: int, window: int) -> int:
@@ -352,8 +356,14 @@ def download(assets: tuple[Asset, ...], dest: str | os.PathLike[str], *, overwri
              workers: int | None = None, progress: Progress | None = None, strict: bool = False,
              driver_for: Callable[[Asset], Driver], raise_on_error: bool = True,
              retry: RetryPolicy | None = None, label: str = "artifact") -> DownloadResult:
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InvalidArgumentError(f"workers must be a whole number >= 1 (or None for the driver's "
+                                   f"default), got {workers!r}")
     if overwrite not in ("fail", "preserve", "overwrite"):
-        raise ValueError(f"overwrite must be 'fail', 'preserve' or 'overwrite', not {overwrite!r}")
+        raise InvalidArgumentError(f"overwrite must be 'fail', 'preserve' or 'overwrite', not {overwrite!r}")
+    # Settings are read (and refused) before DEST is touched.
+    retry = retry or RetryPolicy.from_env()
+    memory_budget()
     dest = Path(dest)
     if dest.exists() and not dest.is_dir():
         raise DestinationConflictError(f"destination {dest} exists and is not a folder")

@@ -85,34 +85,47 @@ class GCSDriver(Driver):
 
     # ---------------------------------------------------------------- session
     def make_filesystem(self, bucket: str | None, options: dict[str, Any]):  # noqa: ANN201
+        """A gcsfs filesystem for ``bucket``. Options are converted to their types
+        here: a mistake is a ConfigError naming where it was set."""
         unknown = set(options) - OPTIONS
         if unknown:
             raise ConfigError(f"unknown gs option(s) {sorted(unknown)}; known: {sorted(OPTIONS)}")
-        endpoint = options.get("endpoint_url") or os.environ.get("STORAGE_EMULATOR_HOST")
+        from tether.config import OptionReader, option_origin
+
+        opt = OptionReader("gs", bucket, options)
+        endpoint_url = opt.get_str("endpoint_url")
+        project = opt.get_str("project")
+        # A token is a path, a keyword ("anon", "google_default" ...) or, through
+        # configure(), a credentials dict or object: only a wrong scalar is refused.
+        token = options.get("token")
+        if isinstance(token, (bool, int, float)):
+            raise ConfigError(f"{option_origin('gs', bucket, 'token')} must be a string, got {token!r}")
+        timeout = opt.get_float("timeout", minimum=0.0)
+        read_timeout = opt.get_float("read_timeout", minimum=0.0)
+        requester_pays = opt.get_bool("requester_pays")
+        endpoint = endpoint_url or os.environ.get("STORAGE_EMULATOR_HOST")
         emulator = bool(endpoint) and "googleapis.com" not in str(endpoint)
         if emulator:
             os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
         import gcsfs.core  # lazy: keeps `import tether` free of google libraries
-        from tether.config import bool_option
 
         cls = gcsfs.core.GCSFileSystem if emulator else __import__("gcsfs").GCSFileSystem
         kwargs: dict[str, Any] = {"skip_instance_cache": True, "use_listings_cache": False,
-                                  "version_aware": False,
-                                  "requester_pays": bool_option(options.get("requester_pays", False))}
-        if options.get("endpoint_url"):
-            kwargs["endpoint_url"] = options["endpoint_url"]
-        if options.get("project"):
-            kwargs["project"] = options["project"]
-        if options.get("token"):
-            kwargs["token"] = options["token"]
+                                  "version_aware": False, "requester_pays": requester_pays}
+        if endpoint_url:
+            kwargs["endpoint_url"] = endpoint_url
+        if project:
+            kwargs["project"] = project
+        if token:
+            kwargs["token"] = token
         elif emulator:
             kwargs["token"] = "anon"
-        if options.get("timeout"):
-            kwargs["timeout"] = float(options["timeout"])
-        if options.get("read_timeout"):
+        if timeout:
+            kwargs["timeout"] = timeout
+        if read_timeout:
             import aiohttp
 
-            kwargs["requests_timeout"] = aiohttp.ClientTimeout(sock_read=float(options["read_timeout"]))
+            kwargs["requests_timeout"] = aiohttp.ClientTimeout(sock_read=read_timeout)
         try:
             return cls(**kwargs)
         except Exception as exc:  # noqa: BLE001 - a bad token file, no default credentials ...

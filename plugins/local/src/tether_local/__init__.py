@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +21,20 @@ from tether.driver import Driver, check_cap, iso_time, iso_time_ns
 from tether.errors import (
     AlreadyExistsError,
     DriftError,
+    InvalidArtifactError,
     InvalidURIError,
     ObjectNotFoundError,
 )
 from tether.models import Asset, FrozenMap, RemoteObject
 from tether.nogc import gc_paused
 from tether.parallel import parallel_map
+from tether.paths import shown_name
 from tether.statecache import get_cache
-from tether.uris import split_scheme
+from tether.uris import redact, split_scheme
 
 __all__ = ["LocalDriver"]
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")  # what a name that is not valid UTF-8 decodes to
 
 
 class LocalDriver(Driver):
@@ -50,11 +55,11 @@ class LocalDriver(Driver):
         if scheme is None:
             return os.path.abspath(os.path.expanduser(uri))
         if scheme != "file":
-            raise InvalidURIError(f"{uri!r} is not a file:// URI")
+            raise InvalidURIError(f"{redact(uri)!r} is not a file:// URI")
         if rest.startswith("localhost/"):
             rest = rest[len("localhost"):]
         if not rest.startswith("/"):
-            raise InvalidURIError(f"file URI {uri!r} must be absolute (file:///path)")
+            raise InvalidURIError(f"file URI {redact(uri)!r} must be absolute (file:///path)")
         if len(rest) > 2 and rest[2] == ":":  # file:///C:/data on Windows
             rest = rest[1:]
         keep_slash = rest.endswith("/")
@@ -114,6 +119,9 @@ class LocalDriver(Driver):
         root = prefix.rstrip("/") or "/"
         if not os.path.isdir(root):
             return []
+        if not root.isascii() and _SURROGATE_RE.search(root):  # before hashing what cannot be recorded
+            raise InvalidArtifactError(f"folder '{shown_name(root)}' has a name that is not valid UTF-8; "
+                                       "manifests are UTF-8: rename it, e.g. with convmv")
         stats: dict[str, os.stat_result] = {}
         folders = [root]
         with gc_paused():  # a stat result per file, none cyclic

@@ -122,41 +122,49 @@ class S3Driver(Driver):
 
     # ---------------------------------------------------------------- session
     def make_filesystem(self, bucket: str | None, options: dict[str, Any]):  # noqa: ANN201
+        """An s3fs filesystem for ``bucket``. Every option is converted to its type
+        here, so a mistake (``max_attempts = "x"``, ``endpoint_url = 5``) is a
+        ConfigError naming where it was set, not a TypeError from inside botocore."""
         import s3fs  # lazy: keeps `import tether` free of boto
 
         unknown = set(options) - OPTIONS
         if unknown:
             raise ConfigError(f"unknown s3 option(s) {sorted(unknown)}; known: {sorted(OPTIONS)}")
-        from tether.config import bool_option
+        from tether.config import OptionReader
 
+        opt = OptionReader("s3", bucket, options)
         config_kwargs: dict[str, Any] = {
-            "max_pool_connections": int(options.get("max_pool_connections", 64)),
-            "retries": {"max_attempts": int(options.get("max_attempts", 5)), "mode": "standard"},
+            "max_pool_connections": opt.get_int("max_pool_connections", 64, minimum=1),
+            "retries": {"max_attempts": opt.get_int("max_attempts", 5, minimum=1), "mode": "standard"},
         }
         for t in ("connect_timeout", "read_timeout"):
-            if t in options:
-                config_kwargs[t] = float(options[t])
-        if "addressing_style" in options:
-            config_kwargs["s3"] = {"addressing_style": options["addressing_style"]}
+            seconds = opt.get_float(t, minimum=0.0)
+            if seconds is not None:
+                config_kwargs[t] = seconds
+        style = opt.get_choice("addressing_style", ("auto", "virtual", "path"))
+        if style:
+            config_kwargs["s3"] = {"addressing_style": style}
         client_kwargs: dict[str, Any] = {}
-        if "region" in options:
-            client_kwargs["region_name"] = options["region"]
-        if "verify" in options:
+        region = opt.get_str("region")
+        if region:
+            client_kwargs["region_name"] = region
+        if "verify" in options:  # true / false, or the path of a CA bundle
             v = options["verify"]
-            client_kwargs["verify"] = v if isinstance(v, str) and v.lower() not in (
-                "true", "false", "0", "1") else bool_option(v)
+            client_kwargs["verify"] = v if isinstance(v, str) and v.strip().lower() not in (
+                "true", "false", "0", "1", "yes", "no", "on", "off", "") else opt.get_bool("verify", True)
         kwargs: dict[str, Any] = {
-            "anon": bool_option(options.get("anon", False)),
+            "anon": opt.get_bool("anon"),
             "config_kwargs": config_kwargs,
             "client_kwargs": client_kwargs,
             "skip_instance_cache": True,
             "use_listings_cache": False,
-            "requester_pays": bool_option(options.get("requester_pays", False)),
+            "requester_pays": opt.get_bool("requester_pays"),
         }
         for ours, theirs in (("endpoint_url", "endpoint_url"), ("profile", "profile"), ("key", "key"),
                              ("secret", "secret"), ("token", "token")):
-            if options.get(ours):
-                kwargs[theirs] = options[ours]
+            value = opt.get_str(ours)
+            if value:
+                kwargs[theirs] = value
         return s3fs.S3FileSystem(**kwargs)
 
     def _options(self, bucket: str) -> dict[str, Any]:
@@ -295,7 +303,8 @@ class S3Driver(Driver):
         path = self.path_of(uri)
         bucket, key = self.split(path)
         if not bucket or not re.fullmatch(r"[a-z0-9][a-z0-9.\-_]{1,254}", bucket):
-            raise InvalidURIError(f"{redact(uri)!r}: invalid bucket name {bucket!r}")
+            shown = redact(uri)
+            raise InvalidURIError(f"{shown!r}: invalid bucket name {self.split(shown.split('://', 1)[-1])[0]!r}")
         return super().resolve(uri, max_objects=max_objects, glob=glob)
 
     def enrich(self, objects: list[RemoteObject]) -> list[RemoteObject]:
