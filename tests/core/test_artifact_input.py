@@ -107,7 +107,7 @@ def test_cli_upload_of_an_empty_path_uploads_nothing(tmp_path: Path, _isolated_h
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_ed25519").write_text("PRIVATE KEY")
     r = subprocess.run([sys.executable, "-m", "tether.cli", "log", "ds", "--upload", ""], cwd=home,
-                       capture_output=True, text=True, timeout=120)
+                       check=False, capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and r.stderr.startswith("tether: error: ") and "empty local path" in r.stderr
     assert r.stderr.count("\n") == 1
     assert not (_isolated_home / "objects").exists() and not (_isolated_home / "artifacts").exists()

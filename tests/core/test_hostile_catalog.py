@@ -45,7 +45,7 @@ def _cli(*args: str, limit_memory: int | None = None) -> subprocess.CompletedPro
     pre = (f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({limit_memory}, {limit_memory}));"
            if limit_memory else "")
     code = pre + "import sys; from tether.cli import main; main(sys.argv[1:])"
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-c", code, *args], check=False, capture_output=True, text=True, timeout=300)
 
 
 def _one_line_error(r: subprocess.CompletedProcess[str], *needles: str) -> None:
