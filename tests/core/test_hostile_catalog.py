@@ -183,5 +183,18 @@ def test_rows_past_what_the_claimed_asset_count_allows_are_refused() -> None:
     rows = b"".join(b'{"path":"a%05d","uri":"s3://b/a","size":1,"metadata":{"pad":"%s"}},\n'
                     % (i, b"x" * 60_000) for i in range(600))
     doc = _HEADER + b',"assets":[\n' + rows + b'{"path":"z","uri":"s3://b/z","size":1}\n]}\n'
-    with pytest.raises(errors.ManifestError, match="more than its asset count allows"):
+    with pytest.raises(errors.ManifestError, match="bytes an asset"):
         Manifest.from_bytes(doc, where="padded")
+
+
+def test_a_claimed_asset_count_buys_no_room_the_rows_do_not_use() -> None:
+    # Claims a billion assets, then pads each of its few rows to the line limit.
+    from tether.models import MAX_LINE
+
+    head = _HEADER.replace(b'"asset_count":1', b'"asset_count":1000000000')
+    pad = b" " * (MAX_LINE - 100)
+    rows = b"".join(b'{"path":"a%03d",%s"uri":"s3://b/a","size":1},\n' % (i, pad) for i in range(3))
+    doc = head + b',"assets":[\n' + rows + b'{"path":"z","uri":"s3://b/z","size":1}\n]}\n'
+    with pytest.raises(errors.ManifestError, match="bytes an asset"):
+        Manifest.from_bytes(doc, where="padded",
+                            asset_count=10**9)

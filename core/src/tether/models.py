@@ -39,8 +39,9 @@ VERSION_SCHEMA = "tether.version/1"
 MAX_ASSET_SIZE = 5 * 1024**4
 #: The longest line of the line-per-asset layout (one row, or the header with the artifact's metadata).
 MAX_LINE = 32 * 1024**2
-#: Inflated bytes allowed per asset the manifest (or its version claim) says it
-#: has, on top of one header line: a tether row is a few hundred bytes.
+#: Inflated bytes allowed per asset, on top of one header line, counted both
+#: against the assets the manifest (or its claim) says it has and, as rows are
+#: read, against the rows so far: a tether row is a few hundred bytes.
 BYTES_PER_ASSET = 64 * 1024
 #: Inflated bytes of any manifest, whatever it claims.
 MAX_MANIFEST_BYTES = 2 * 1024**3
@@ -263,10 +264,10 @@ class Manifest:
 
     def _checked_chunks(self) -> Iterator[bytes]:
         # The reader's bounds, applied when writing: never record what cannot be read back.
-        budget, total = manifest_budget(len(self.assets)), 0
-        for chunk in self.iter_chunks():
+        total, n = 0, len(self.assets)
+        for k, chunk in enumerate(self.iter_chunks()):  # header, n rows, closing line
             total += len(chunk)
-            if len(chunk) > MAX_LINE or total > budget:
+            if len(chunk) > MAX_LINE or total > manifest_budget(min(k, n)):
                 raise ManifestError(f"manifest of {self.name!r} would be too large to read back (a line over "
                                     f"{MAX_LINE} bytes, or over {BYTES_PER_ASSET} bytes an asset): "
                                     "store less metadata")
@@ -431,11 +432,12 @@ class _RowReader:
 def _read_line_per_asset(stream: Any, where: str, budget: int) -> Manifest | None:
     """Read the one-asset-per-line layout tether writes, one line at a time.
 
-    Lines are read at most :data:`MAX_LINE` bytes at a time and the total is
-    held to ``budget`` and to the asset count the header claims, so memory
-    stays bounded whatever the (inflated) text holds. Returns None when the
-    text is laid out differently (hand-edited, pretty-printed): the caller then
-    parses it as a whole JSON document."""
+    Lines are read at most :data:`MAX_LINE` bytes at a time, and the bytes
+    read so far are held to ``budget``, to the asset count the header claims
+    and to :data:`BYTES_PER_ASSET` for each row read so far (whatever either
+    count claims), so memory and work stay bounded whatever the inflated text
+    holds. Returns None when the text is laid out differently (hand-edited,
+    pretty-printed): the caller then parses it as a whole JSON document."""
 
     def too_big(what: str) -> ManifestError:
         return ManifestError(f"manifest {where}: {what}; refusing to read further")
@@ -456,8 +458,10 @@ def _read_line_per_asset(stream: Any, where: str, budget: int) -> Manifest | Non
         total += len(line)
         if len(line) > MAX_LINE:
             raise too_big(f"line {i + 2} is longer than {MAX_LINE} bytes")
-        if total > budget:
-            raise too_big(f"it inflates past {budget} bytes, more than its asset count allows")
+        if total > budget or total > MAX_LINE + (i + 1) * BYTES_PER_ASSET:
+            raise too_big(f"its first {i + 1} line(s) inflate past "
+                          f"{min(budget, MAX_LINE + (i + 1) * BYTES_PER_ASSET)} bytes, more than "
+                          f"{BYTES_PER_ASSET} bytes an asset")
         if line == b"]}\n" or line == b"]}":
             ended = True
             break
