@@ -20,6 +20,7 @@ from tether import errors
 from tether.models import MANIFEST_SCHEMA, VERSION_SCHEMA, Manifest
 
 GiB = 1 << 30
+LINE = 32 * 1024**2  # the longest manifest line tether reads (tether.models.MAX_LINE)
 DEEP = 100_000  # far past the parser's recursion limit
 
 
@@ -88,9 +89,9 @@ def test_a_gzip_bomb_manifest_is_refused_within_bounded_memory(kind: str, _isola
 
 
 def test_the_writer_never_records_a_manifest_the_reader_would_refuse() -> None:
-    from tether.models import MAX_LINE, Asset
+    from tether.models import Asset
 
-    big = {"blob": "x" * (MAX_LINE + 1)}
+    big = {"blob": "x" * (LINE + 1)}
     m = Manifest(name="n", type="t", created_at="x",
                  assets=(Asset(logical_path="a", link="s3://b/a", uri="s3://b/a", size=1, metadata=big),))
     with pytest.raises(errors.ManifestError, match="too large to read back"):
@@ -189,10 +190,8 @@ def test_rows_past_what_the_claimed_asset_count_allows_are_refused() -> None:
 
 def test_a_claimed_asset_count_buys_no_room_the_rows_do_not_use() -> None:
     # Claims a billion assets, then pads each of its few rows to the line limit.
-    from tether.models import MAX_LINE
-
     head = _HEADER.replace(b'"asset_count":1', b'"asset_count":1000000000')
-    pad = b" " * (MAX_LINE - 100)
+    pad = b" " * (LINE - 100)
     rows = b"".join(b'{"path":"a%03d",%s"uri":"s3://b/a","size":1},\n' % (i, pad) for i in range(3))
     doc = head + b',"assets":[\n' + rows + b'{"path":"z","uri":"s3://b/z","size":1}\n]}\n'
     with pytest.raises(errors.ManifestError, match="bytes an asset"):
