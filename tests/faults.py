@@ -9,7 +9,12 @@ and stores do:
 * ``stall``    – wait longer than the client's read timeout before answering
 * ``truncate`` – announce the full length, send half the body, close
 * ``flip``     – flip one byte in the body, full length, connection kept
+* ``drop``     – forward the request (so the store acts on it), then close the
+  connection without relaying the answer: a write whose response was lost
 
+``is_object_read(method, path, headers)`` chooses which requests may be
+damaged (by default ranged GETs), ``body_contains`` narrows that to requests
+whose body holds those bytes, and ``max_faults`` caps how many are damaged.
 Every request loop is bounded by the test; the proxy serves until stopped.
 """
 
@@ -24,15 +29,17 @@ import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FAULTS = ("reset", "error", "stall", "truncate", "flip")
+FAULTS = ("reset", "error", "stall", "truncate", "flip", "drop")
 _HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te", "upgrade"}
 
 
 class FaultProxy:
     def __init__(self, upstream_port: int, rates: dict[str, float], *, stall_seconds: float = 3.0,
                  is_object_read=lambda method, path, headers: method == "GET" and "range" in headers,
-                 seed: int = 1234) -> None:
+                 seed: int = 1234, max_faults: int | None = None, body_contains: bytes | None = None) -> None:
         self.upstream_port = upstream_port
+        self.max_faults = max_faults
+        self.body_contains = body_contains
         self.rates = rates
         self.stall_seconds = stall_seconds
         self.is_object_read = is_object_read
@@ -66,6 +73,8 @@ class FaultProxy:
 
     def _pick(self) -> str | None:
         with self._lock:
+            if self.max_faults is not None and sum(self.injected.values()) >= self.max_faults:
+                return None
             roll = self._rng.random()
             acc = 0.0
             for fault in FAULTS:
@@ -81,7 +90,9 @@ class FaultProxy:
         headers = {k.lower(): v for k, v in h.headers.items()}
         length = int(headers.get("content-length", 0) or 0)
         body = h.rfile.read(length) if length else None
-        fault = self._pick() if self.is_object_read(h.command, h.path, headers) else None
+        eligible = self.is_object_read(h.command, h.path, headers) and (
+            self.body_contains is None or self.body_contains in (body or b""))
+        fault = self._pick() if eligible else None
         if fault == "error":
             payload = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
             h.send_response(503)
@@ -101,6 +112,9 @@ class FaultProxy:
             status, resp_headers = resp.status, resp.getheaders()
         finally:
             conn.close()
+        if fault == "drop":  # the store acted; the client never hears of it
+            self._close(h, reset=False)
+            return
         if fault == "flip" and data:
             i = len(data) // 2
             data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
@@ -115,14 +129,18 @@ class FaultProxy:
         if fault in ("reset", "truncate") and len(data) > 1:
             h.wfile.write(data[: len(data) // 2])
             h.wfile.flush()
-            sock: socket.socket = h.connection
-            if fault == "reset":  # RST instead of FIN
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            h.close_connection = True
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
+            self._close(h, reset=fault == "reset")
             return
         h.wfile.write(data)
+
+    @staticmethod
+    def _close(h: BaseHTTPRequestHandler, *, reset: bool) -> None:
+        sock: socket.socket = h.connection
+        if reset:  # RST instead of FIN
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        h.close_connection = True
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import warnings
@@ -41,6 +42,69 @@ def check_name(name: str, what: str = "artifact name") -> str:
     return name
 
 
+#: Metadata is stored as JSON in the manifest; deeper nesting than this is
+#: refused so every JSON reader (tether's included) can read it back.
+MAX_METADATA_DEPTH = 64
+#: The largest JSON text of one metadata mapping: the manifest reader bounds
+#: line length (:data:`tether.models.MAX_LINE`), and metadata is one line.
+MAX_METADATA_BYTES = 8 * 1024 * 1024
+
+
+def check_type(type_: object) -> str:
+    if not isinstance(type_, str) or not type_:
+        raise InvalidArtifactError(f"artifact type must be a non-empty string, not {type_!r:.60}")
+    return type_
+
+
+def check_metadata(metadata: object, what: str) -> dict[str, Any]:
+    """``metadata`` as a dict, if it is JSON as it will be stored: string keys;
+    values str, int, finite float, bool, None, lists and dicts of those. NaN
+    and Infinity are refused (no JSON reader but Python's accepts them); so is
+    anything ``json`` would silently turn into something else (int keys)."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise InvalidArtifactError(f"{what} must be a mapping, not {type(metadata).__name__}")
+    size = 0
+    stack: list[tuple[object, int]] = [(metadata, 0)]
+    while stack:  # iterative: a cyclic or very deep value must not recurse
+        value, depth = stack.pop()
+        if depth > MAX_METADATA_DEPTH:
+            raise InvalidArtifactError(f"{what} is nested deeper than {MAX_METADATA_DEPTH} levels")
+        if isinstance(value, str):
+            try:
+                size += len(value.encode("utf-8"))
+            except UnicodeEncodeError:
+                raise InvalidArtifactError(f"{what}: {value[:40]!r} is not valid Unicode text") from None
+        elif value is None or isinstance(value, (bool, int)):
+            size += 8
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise InvalidArtifactError(f"{what}: {value!r} is not a JSON number")
+            size += 8
+        elif isinstance(value, Mapping):
+            for k, v in value.items():
+                if not isinstance(k, str):
+                    raise InvalidArtifactError(f"{what}: key {k!r:.40} is not a string")
+                stack.append((k, depth + 1))
+                stack.append((v, depth + 1))
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, depth + 1) for v in value)
+        else:
+            raise InvalidArtifactError(f"{what}: a {type(value).__name__} is not JSON (use strings, numbers, "
+                                       "booleans, None, lists and dicts)")
+        if size > MAX_METADATA_BYTES:
+            raise InvalidArtifactError(f"{what} is larger than {MAX_METADATA_BYTES} bytes")
+    return dict(metadata)
+
+
+def check_artifact(artifact: Artifact) -> None:
+    """Re-check what a user may have changed on the artifact since building it."""
+    check_name(artifact.name)
+    check_type(artifact.type)
+    check_metadata(artifact.metadata, f"artifact {artifact.name!r} metadata")
+
+
 @attrs.frozen
 class PendingFile:
     """A local file added with :meth:`Artifact.add`, uploaded when logged."""
@@ -63,8 +127,8 @@ class Artifact:
                  strict: bool = False, max_objects: int | None = None,
                  artifacts_uri: str | None = None) -> None:
         self.name = check_name(name)
-        self.type = type
-        self.metadata = dict(metadata or {})
+        self.type = check_type(type)
+        self.metadata = check_metadata(metadata, f"artifact {name!r} metadata")
         self.strict = strict
         self.max_objects = max_objects
         self.artifacts_uri = artifacts_uri
@@ -99,6 +163,9 @@ class Artifact:
         kept as a link-only asset with a warning; so is an object store that
         refuses access. ``strict=True`` raises instead.
         """
+        if not isinstance(uri, str) or not uri.strip():
+            raise InvalidURIError(f"artifact {self.name!r}: empty URI {uri!r}; give an object, prefix or link")
+        metadata = check_metadata(metadata, f"metadata for {redact(uri)}")
         strict = self.strict if strict is None else strict
         cap = max_objects or self.max_objects or config.int_setting("max_objects", DEFAULT_MAX_OBJECTS)
         if logical_path is not None:
@@ -155,6 +222,11 @@ class Artifact:
             metadata: Mapping[str, Any] | None = None) -> list[PendingFile]:
         """Add a local file or folder; it is uploaded to the catalog's artifact
         storage (or ``artifacts_uri``) when the artifact is logged."""
+        if os.fspath(local_path) in ("", b""):
+            # An unset shell variable: never read it as the working directory.
+            raise InvalidURIError(f"artifact {self.name!r}: empty local path; give a file or folder "
+                                  "('.' for the current folder)")
+        metadata = check_metadata(metadata, f"metadata for {os.fspath(local_path)!r}")
         if "\x00" in os.fspath(local_path):
             raise InvalidURIError(f"local path {os.fspath(local_path)!r} contains a NUL byte")
         path = Path(local_path).expanduser()

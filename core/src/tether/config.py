@@ -289,3 +289,24 @@ def bool_option(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in {"1", "true", "yes", "on"}
     return bool(value)
+
+
+def allowed_schemes() -> frozenset[str]:
+    """Source schemes a catalog on another machine may point downloads at, beyond
+    the remote ones: ``TETHER_ALLOW_SCHEMES=file`` (a comma list), or
+    ``allow_schemes = ["file"]`` at the top of the config file."""
+    out = {s.strip().lower() for s in os.environ.get("TETHER_ALLOW_SCHEMES", "").split(",") if s.strip()}
+    path = _config_file()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return frozenset(out)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read tether config file {path}: {exc}") from None
+    value = data.get("allow_schemes", [])
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: allow_schemes must be a list of scheme names, like [\"file\"]")
+    out.update(v.strip().lower() for v in value if v.strip())
+    return frozenset(out)

@@ -85,6 +85,11 @@ class AccessDeniedError(TetherError, PermissionError):
     """The store refused access (missing or insufficient credentials)."""
 
 
+class SchemeNotAllowedError(TetherError, PermissionError):
+    """A catalog on another machine names sources on this one (``file://``) that
+    the user has not allowed (``TETHER_ALLOW_SCHEMES``)."""
+
+
 class AlreadyExistsError(TetherError, FileExistsError):
     """A create-if-absent write found the object already there."""
 

@@ -31,6 +31,31 @@ from .paths import check_logical_path, shown_name
 MANIFEST_SCHEMA = "tether.manifest/1"
 VERSION_SCHEMA = "tether.version/1"
 
+# Bounds on reading a manifest: a catalog on a shared store is input, and a
+# hostile one (a gzip bomb, one endless line, a claimed size of 2**51) must
+# cost bounded memory and end in a ManifestError. tether's writer checks the
+# same bounds, so it never writes a manifest it would refuse to read.
+#: The largest object S3 or GCS stores (5 TiB): no recorded size is larger.
+MAX_ASSET_SIZE = 5 * 1024**4
+#: The longest line of the line-per-asset layout (one row, or the header with the artifact's metadata).
+MAX_LINE = 32 * 1024**2
+#: Inflated bytes allowed per asset, on top of one header line, counted both
+#: against the assets the manifest (or its claim) says it has and, as rows are
+#: read, against the rows so far: a tether row is a few hundred bytes.
+BYTES_PER_ASSET = 64 * 1024
+#: Inflated bytes of any manifest, whatever it claims.
+MAX_MANIFEST_BYTES = 2 * 1024**3
+#: Layouts other than tether's (hand-edited, pretty-printed) are parsed as one
+#: document, which costs several times its size in memory: these stay smaller.
+MAX_WHOLE_DOCUMENT_BYTES = 256 * 1024**2
+
+
+def manifest_budget(asset_count: object) -> int:
+    """How many inflated bytes a manifest of ``asset_count`` assets may take."""
+    if isinstance(asset_count, int) and not isinstance(asset_count, bool) and asset_count >= 0:
+        return min(MAX_MANIFEST_BYTES, MAX_LINE + asset_count * BYTES_PER_ASSET)
+    return MAX_MANIFEST_BYTES
+
 
 class FrozenMap(dict):  # type: ignore[type-arg]
     """A read-only dict: what models expose for checksums and metadata.
@@ -250,14 +275,25 @@ class Manifest:
                 f"artifact {self.name!r}: {where} holds '{shown_name(bad)[:300]}', which is not valid "
                 "UTF-8 (a name in another encoding?); manifests are UTF-8") from None
 
+    def _checked_chunks(self) -> Iterator[bytes]:
+        # The reader's bounds, applied when writing: never record what cannot be read back.
+        total, n = 0, len(self.assets)
+        for k, chunk in enumerate(self.iter_chunks()):  # header, n rows, closing line
+            total += len(chunk)
+            if len(chunk) > MAX_LINE or total > manifest_budget(min(k, n)):
+                raise ManifestError(f"manifest of {self.name!r} would be too large to read back (a line over "
+                                    f"{MAX_LINE} bytes, or over {BYTES_PER_ASSET} bytes an asset): "
+                                    "store less metadata")
+            yield chunk
+
     def to_bytes(self, *, compress: bool) -> bytes:
         if not compress:
-            return b"".join(self.iter_chunks())
+            return b"".join(self._checked_chunks())
         # gzip (wbits=31) written incrementally; zlib leaves the gzip mtime at 0,
         # so the same manifest always compresses to the same bytes.
         z = zlib.compressobj(6, zlib.DEFLATED, 31)
         out = []
-        for chunk in self.iter_chunks():
+        for chunk in self._checked_chunks():
             piece = z.compress(chunk)
             if piece:  # zlib buffers: most small inputs yield nothing yet
                 out.append(piece)
@@ -265,20 +301,31 @@ class Manifest:
         return b"".join(out)
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, where: str) -> Manifest:
+    def from_bytes(cls, data: bytes, *, where: str, asset_count: object = None) -> Manifest:
+        """Parse a manifest (gzip or not). ``asset_count``, the number of assets
+        the caller was told to expect (the version claim's), bounds the bytes
+        inflated together with the count the manifest itself claims; see
+        :func:`manifest_budget`. Every failure is a ManifestError."""
+        gz = data[:2] == b"\x1f\x8b"
+        budget = manifest_budget(asset_count)
         try:
-            stream: io.BufferedIOBase = (gzip.GzipFile(fileobj=io.BytesIO(data)) if data[:2] == b"\x1f\x8b"
+            stream: io.BufferedIOBase = (gzip.GzipFile(fileobj=io.BytesIO(data)) if gz
                                          else io.BytesIO(data))  # type: ignore[assignment]
-            fast = _read_line_per_asset(stream, where)
+            fast = _read_line_per_asset(stream, where, budget)
             if fast is not None:
                 return fast
-            if data[:2] == b"\x1f\x8b":
-                data = gzip.decompress(data)
+            cap = min(budget, MAX_WHOLE_DOCUMENT_BYTES)
+            if gz:  # never inflate more than the cap, whatever the compressed size
+                data = gzip.GzipFile(fileobj=io.BytesIO(data)).read(cap + 1)
+            if len(data) > cap:
+                raise ManifestError(f"manifest {where} is larger than the {cap} bytes tether reads "
+                                    "in this layout")
             doc = json.loads(data.decode("utf-8"))
-        except (OSError, EOFError, ValueError, zlib.error) as exc:
+        except (OSError, EOFError, ValueError, zlib.error, RecursionError) as exc:
             if isinstance(exc, ManifestError):
                 raise
-            raise ManifestError(f"manifest {where} is not valid JSON: {exc}") from None
+            why = "is nested too deeply" if isinstance(exc, RecursionError) else f"is not valid JSON: {exc}"
+            raise ManifestError(f"manifest {where} {why}") from None
         return cls.from_dict(doc, where=where)
 
     @classmethod
@@ -390,8 +437,9 @@ class _RowReader:
         uri, size, sums = row.get("uri"), row.get("size"), row.get("checksums", {})
         if not isinstance(uri, str) or not uri:
             raise bad(f"asset {path!r} has no 'uri'")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise bad(f"asset {path!r} has an invalid size {size!r}")
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_ASSET_SIZE:
+            raise bad(f"asset {path!r} has an invalid size {size!r}"
+                      + (" (over 5 TiB, the most any store holds)" if isinstance(size, int) else ""))
         if not isinstance(sums, dict) or not all(isinstance(v, str) for v in sums.values()):
             raise bad(f"asset {path!r} checksums must map kinds to strings")
         unknown = set(sums) - KNOWN_KINDS
@@ -411,19 +459,39 @@ class _RowReader:
                      last_modified=modified, synced=True, metadata=meta, source=source)
 
 
-def _read_line_per_asset(stream: Any, where: str) -> Manifest | None:
+def _read_line_per_asset(stream: Any, where: str, budget: int) -> Manifest | None:
     """Read the one-asset-per-line layout tether writes, one line at a time.
 
-    Returns None when the text is laid out differently (hand-edited, pretty-
-    printed): the caller then parses it as a whole JSON document."""
-    first = stream.readline()
+    Lines are read at most :data:`MAX_LINE` bytes at a time, and the bytes
+    read so far are held to ``budget``, to the asset count the header claims
+    and to :data:`BYTES_PER_ASSET` for each row read so far (whatever either
+    count claims), so memory and work stay bounded whatever the inflated text
+    holds. Returns None when the text is laid out differently (hand-edited,
+    pretty-printed): the caller then parses it as a whole JSON document."""
+
+    def too_big(what: str) -> ManifestError:
+        return ManifestError(f"manifest {where}: {what}; refusing to read further")
+
+    first = stream.readline(MAX_LINE + 1)
     if not first.endswith(b',"assets":[\n'):
+        if len(first) > MAX_LINE:
+            raise too_big(f"its first line is longer than {MAX_LINE} bytes")
         return None
-    header = _check_header(json.loads(first[: -len(',"assets":[\n')] + b"}"), where)
+    doc = json.loads(first[: -len(',"assets":[\n')] + b"}")
+    header = _check_header(doc, where)
+    budget = min(budget, manifest_budget(doc.get("asset_count")))
+    total = len(first)
     assets: list[Asset] = []
     reader = _RowReader(header["sources"], where)
     ended = False
-    for i, line in enumerate(stream):
+    for i, line in enumerate(iter(lambda: stream.readline(MAX_LINE + 1), b"")):
+        total += len(line)
+        if len(line) > MAX_LINE:
+            raise too_big(f"line {i + 2} is longer than {MAX_LINE} bytes")
+        if total > budget or total > MAX_LINE + (i + 1) * BYTES_PER_ASSET:
+            raise too_big(f"its first {i + 1} line(s) inflate past "
+                          f"{min(budget, MAX_LINE + (i + 1) * BYTES_PER_ASSET)} bytes, more than "
+                          f"{BYTES_PER_ASSET} bytes an asset")
         if line == b"]}\n" or line == b"]}":
             ended = True
             break
@@ -433,7 +501,8 @@ def _read_line_per_asset(stream: Any, where: str) -> Manifest | None:
         except json.JSONDecodeError:
             return None  # rows spread over lines: let the whole-document parser judge it
         assets.append(reader.asset(row, i))
-    if not ended or stream.read().strip():
+    rest = stream.read(MAX_LINE)
+    if not ended or rest.strip() or len(rest) == MAX_LINE:
         return None  # not our layout after all: let the whole-document parser judge it
     return Manifest(name=header["name"], type=header["type"], assets=tuple(assets),
                     created_at=header["created_at"], metadata=header["metadata"], digest=header["digest"])

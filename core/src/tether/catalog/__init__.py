@@ -7,6 +7,7 @@ One module per concern:
 * :mod:`.uploads` – content-addressed storage of files added with ``Artifact.add``
 * :mod:`.status`  – comparing a version with the store now
 * :mod:`.refs`    – names, tags, ``name:3`` / ``name@alias`` references
+* :mod:`.claims`  – version claims and other small catalog files, read defensively
 
 The storage layout and the claim protocol are described in :mod:`.core`.
 """

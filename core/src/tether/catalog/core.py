@@ -14,6 +14,16 @@ GCS: ``ifGenerationMatch=0``). The claim is small and written last, so a
 version is either absent or complete, and N concurrent writers get N distinct
 numbers with no server of ours. Aliases and tags are one object each, so
 concurrent moves never corrupt anything: the last write wins.
+
+Each ``log`` call carries a random identity (``log_id``) recorded in its claim.
+When the answer to a claim write is lost and the SDK retries it, the retry
+finds the claim already there; reading it back and finding this manifest and
+this identity, the log knows the claim is its own and returns that number
+instead of claiming another (the idempotency-token approach of S3's and GCS's
+own SDKs). A number is claimed only by a write that created the object.
+
+Every public method validates the names it is given before any path is
+built from them, so no name can address a file outside the catalog.
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config
-from ..artifact import Artifact, check_name
+from ..artifact import Artifact, check_artifact, check_name
 from ..driver import Driver
 from ..errors import (
     AlreadyExistsError,
@@ -40,10 +50,11 @@ from ..errors import (
     UnknownArtifactError,
     UnknownVersionError,
 )
-from ..models import VERSION_SCHEMA, Manifest, content_digest
+from ..models import Manifest, content_digest
 from ..resolver import driver_for_uri
 from ..uris import redact, split_scheme
-from .refs import TAG_RE, check_tag, is_name, parse_ref, version_number
+from .claims import is_ours, load_json, make_claim, new_log_id, parse_claim
+from .refs import TAG_RE, check_tag, is_name, names, parse_ref, version_number
 from .uploads import upload_pending
 from .version import ArtifactVersion, VersionInfo
 
@@ -100,16 +111,15 @@ class Catalog:
             raw = self._driver.read_bytes(uri)
         except ObjectNotFoundError:
             raise UnknownVersionError(f"artifact {name!r} has no version {version}") from None
-        try:
-            doc = json.loads(raw)
-        except ValueError as exc:
-            raise ManifestError(f"version claim {redact(uri)} is not valid JSON: {exc}") from None
-        if not isinstance(doc, dict) or doc.get("schema") != VERSION_SCHEMA:
-            raise ManifestError(f"version claim {redact(uri)} has unsupported schema "
-                                f"{doc.get('schema') if isinstance(doc, dict) else None!r}")
-        return doc
+        return parse_claim(raw, uri)
 
     def versions(self, name: str) -> list[VersionInfo]:
+        """Every version's summary, from the claims alone.
+
+        A damaged claim (not JSON, wrong field types) is a ManifestError naming
+        its file rather than a version left out: like ``git log`` on a corrupt
+        object, a listing that silently skipped it would misreport what the
+        catalog holds. Delete or repair the file named."""
         check_name(name)
         nums = self._version_numbers(name)
         if not nums:
@@ -117,11 +127,12 @@ class Catalog:
         out = []
         for n in nums:
             d = self._read_claim(name, n)
-            out.append(VersionInfo(name, n, str(d.get("created_at", "")), str(d.get("digest", "")),
-                                   int(d.get("asset_count", 0)), int(d.get("total_size", 0))))
+            out.append(VersionInfo(name, n, d.get("created_at", ""), d.get("digest", ""),
+                                   d.get("asset_count", 0), d.get("total_size", 0)))
         return out
 
     def latest_version(self, name: str) -> int | None:
+        check_name(name)
         nums = self._version_numbers(name)
         return nums[-1] if nums else None
 
@@ -130,6 +141,8 @@ class Catalog:
         reference: ``"data:3"``, ``"data:v3"``, ``"data@production"``, ``"data:latest"``."""
         name, version, alias = parse_ref(name, version, alias)
         check_name(name)
+        if alias is not None:
+            check_name(alias, "alias")
         if alias is not None and version is not None:
             raise InvalidNameError("give a version or an alias, not both")
         if alias is not None:
@@ -175,7 +188,7 @@ class Catalog:
             raise ManifestError(f"{name}:v{number}: manifest {redact(uri)} is missing") from None
         if hashlib.sha256(data).hexdigest() != rel.split("/")[1].split(".")[0]:
             raise ManifestError(f"{name}:v{number}: manifest {redact(uri)} does not match its checksum")
-        return Manifest.from_bytes(data, where=f"{name}:v{number}")
+        return Manifest.from_bytes(data, where=f"{name}:v{number}", asset_count=claim.get("asset_count"))
 
     # ------------------------------------------------------------------ logging
     def log(self, artifact: Artifact, aliases: Iterable[str] = (), tags: Iterable[str] = (),
@@ -184,8 +197,10 @@ class Catalog:
 
         Content identical to the latest version (same assets, checksums and
         version ids) returns that version instead of creating a new one; the
-        aliases and tags given are applied to it."""
-        aliases, tags = list(aliases), list(tags)
+        aliases and tags given are applied to it. One string is one alias or
+        tag: ``aliases="prod"`` is ``aliases=["prod"]``."""
+        check_artifact(artifact)
+        aliases, tags = names(aliases, "aliases"), names(tags, "tags")
         for a in aliases:
             check_name(a, "alias")
         for t in tags:
@@ -201,7 +216,7 @@ class Catalog:
         name = artifact.name
         latest = self.latest_version(name)
         manifest: Manifest | None = None
-        if latest is not None and self._read_claim(name, latest).get("digest") == digest:
+        if latest is not None and self._latest_digest(name, latest) == digest:
             number = latest
         else:
             manifest = Manifest(name=name, type=artifact.type, assets=frozen, created_at=_now(),
@@ -220,6 +235,13 @@ class Catalog:
                                digest=digest, assets=frozen, metadata=manifest.metadata,
                                aliases=tuple(sorted(set(aliases))), tags=tuple(sorted(set(tags))), catalog=self)
 
+    def _latest_digest(self, name: str, latest: int) -> str | None:
+        # Only a shortcut: a damaged latest claim must not block logging a new version.
+        try:
+            return self._read_claim(name, latest).get("digest")
+        except (ManifestError, UnknownVersionError):
+            return None
+
     def _commit(self, manifest: Manifest, latest: int | None) -> int:
         compress = len(manifest.assets) > COMPRESS_OVER_ASSETS
         data = manifest.to_bytes(compress=compress)
@@ -232,35 +254,51 @@ class Catalog:
             except AlreadyExistsError:
                 pass  # same content, written by a concurrent logger
         number = (latest or 0) + 1
+        log_id = new_log_id()
         for _ in range(10_000):
-            claim = {"schema": VERSION_SCHEMA, "name": manifest.name, "version": number,
-                     "manifest": rel, "created_at": manifest.created_at, "digest": manifest.digest,
-                     "asset_count": len(manifest.assets), "total_size": manifest.total_size}
+            claim = make_claim(name=manifest.name, version=number, manifest=rel, created_at=manifest.created_at,
+                               digest=manifest.digest, asset_count=len(manifest.assets),
+                               total_size=manifest.total_size, log_id=log_id)
             try:
                 self._driver.write_bytes(self._uri("artifacts", manifest.name, "versions", f"{number:010d}.json"),
-                                         json.dumps(claim, indent=1).encode(), if_absent=True)
+                                         claim, if_absent=True)
                 return number
             except AlreadyExistsError:
+                if self._claimed_by(manifest.name, number, rel, log_id):
+                    return number  # our own write, retried after its answer was lost
                 newest = self.latest_version(manifest.name) or number
                 number = max(number, newest) + 1
         raise TetherError(f"could not claim a version number for {manifest.name!r}")
 
+    def _claimed_by(self, name: str, number: int, rel: str, log_id: str) -> bool:
+        try:
+            return is_ours(self._read_claim(name, number), rel, log_id)
+        except (ManifestError, UnknownVersionError):
+            return False  # damaged or gone: not a claim this log wrote
+
     # ------------------------------------------------------------ aliases & tags
     def aliases(self, name: str) -> dict[str, int]:
+        """Alias -> version. Files that are not a valid alias (bad name, not
+        JSON, nested too deeply, no positive integer version) are skipped, as
+        git skips a ref file it cannot parse."""
+        check_name(name)
         folder = self._uri("artifacts", name, "aliases")
         out = {}
         for n in self._driver.list_names(folder):
-            if not n.endswith(".json"):
+            if not n.endswith(".json") or not is_name(n[:-5]):
                 continue
             try:
-                doc = json.loads(self._driver.read_bytes(f"{folder}/{n}"))
-                out[n[:-5]] = int(doc["version"])
-            except (ObjectNotFoundError, ValueError, KeyError, TypeError):
+                doc = load_json(self._driver.read_bytes(f"{folder}/{n}"), "alias")
+            except (ObjectNotFoundError, ManifestError):
                 continue  # removed while listing, or not ours
+            number = doc.get("version") if isinstance(doc, dict) else None
+            if isinstance(number, int) and not isinstance(number, bool) and number >= 1:
+                out[n[:-5]] = number
         return out
 
     def set_alias(self, name: str, alias: str, version: int | str) -> None:
         """Point ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
+        check_name(name)
         check_name(alias, "alias")
         if alias == "latest" or re.fullmatch(r"v?\d+", alias):
             raise InvalidNameError(f"alias {alias!r} is reserved (it looks like a version)")
@@ -271,27 +309,33 @@ class Catalog:
                                  json.dumps({"version": number}).encode())
 
     def remove_alias(self, name: str, alias: str) -> None:
+        check_name(name)
         check_name(alias, "alias")
         if alias not in self.aliases(name):
             raise UnknownAliasError(f"artifact {name!r} has no alias {alias!r}")
         self._driver.delete(self._uri("artifacts", name, "aliases", f"{alias}.json"))
 
     def tags(self, name: str, version: int | str) -> list[str]:
+        check_name(name)
         return [t for t in self._driver.list_names(self._uri("artifacts", name, "tags", str(version_number(version))))
                 if TAG_RE.match(t)]
 
     def add_tags(self, name: str, version: int | str, *tags: str) -> None:
+        check_name(name)
+        for t in tags:
+            check_tag(t)
         number = version_number(version)
         if number not in self._version_numbers(name):
             self._missing(name, number)
         for t in tags:
-            check_tag(t)
             self._driver.write_bytes(self._uri("artifacts", name, "tags", str(number), t), b"")
 
     def remove_tags(self, name: str, version: int | str, *tags: str) -> None:
-        number = version_number(version)
+        check_name(name)
         for t in tags:
             check_tag(t)
+        number = version_number(version)
+        for t in tags:
             self._driver.delete(self._uri("artifacts", name, "tags", str(number), t))
 
     def _missing(self, name: str, number: int) -> None:

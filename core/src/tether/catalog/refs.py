@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from ..artifact import check_name
 from ..errors import InvalidNameError, UnknownVersionError
@@ -21,6 +22,18 @@ def is_name(n: str) -> bool:
 def check_tag(tag: str) -> None:
     if not isinstance(tag, str) or not TAG_RE.match(tag):
         raise InvalidNameError(f"invalid tag {tag!r}: letters, digits and . _ : = + - only")
+
+
+def names(given: str | Iterable[str] | None, what: str) -> list[str]:
+    """Aliases or tags as given to ``log``: one string is one name, not its letters."""
+    if given is None:
+        return []
+    if isinstance(given, str):
+        return [given]
+    try:
+        return list(given)
+    except TypeError:
+        raise InvalidNameError(f"{what} must be a name or a list of names, not {type(given).__name__}") from None
 
 
 def version_number(version: int | str) -> int:

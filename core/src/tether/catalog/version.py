@@ -8,13 +8,44 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .. import transfer
+from .. import config, transfer
+from ..errors import SchemeNotAllowedError
 from ..models import Asset, FrozenMap, Manifest
-from ..resolver import driver_for_uri
+from ..resolver import driver_for_uri, scheme_of
+from ..uris import redact
 from .status import StatusResult, status_of
 
 if TYPE_CHECKING:
     from .core import Catalog
+
+
+#: Schemes that read this machine's own disk.
+LOCAL_SCHEMES = frozenset({"file"})
+
+
+def check_sources_allowed(assets: tuple[Asset, ...], catalog: Catalog | None, ref: str) -> None:
+    """Refuse sources on this machine named by a catalog that is not.
+
+    Whoever can write to a team catalog could otherwise log ``file://`` URIs
+    (``file:///home/you/.ssh/id_rsa``, with no checksum) and have everyone's
+    ``download`` copy their own local files into DEST, or ``status`` probe
+    them. As Icechunk asks before following virtual chunks into a container,
+    such sources need the reader's consent: ``TETHER_ALLOW_SCHEMES=file`` or
+    ``allow_schemes = ["file"]`` in the config file. A catalog on this machine
+    (a ``file://`` root, network mounts included) is trusted like its files.
+    """
+    if catalog is None or scheme_of(catalog.root) in LOCAL_SCHEMES:
+        return
+    allowed: frozenset[str] | None = None
+    for a in assets:
+        if a.synced and a.uri is not None and scheme_of(a.uri) in LOCAL_SCHEMES:
+            allowed = config.allowed_schemes() if allowed is None else allowed
+            if scheme_of(a.uri) not in allowed:
+                raise SchemeNotAllowedError(
+                    f"{ref}: asset {a.logical_path!r} is a file on this machine ({redact(a.uri)}) named by "
+                    f"a catalog that is not ({redact(catalog.root)}); refused. To allow it, set "
+                    f"TETHER_ALLOW_SCHEMES={scheme_of(a.uri)} or allow_schemes = [\"{scheme_of(a.uri)}\"] "
+                    "in the tether config file")
 
 
 @attrs.frozen
@@ -88,6 +119,7 @@ class ArtifactVersion:
                  workers: int | None = None, progress: transfer.Progress | None = None, *,
                  strict: bool = False, raise_on_error: bool = True) -> transfer.DownloadResult:
         """Fetch exactly the recorded bytes into ``dest`` (see :mod:`tether.transfer`)."""
+        check_sources_allowed(self.assets, self.catalog, self.ref)
         return transfer.download(self.assets, dest, overwrite=overwrite, workers=workers,
                                  progress=progress, strict=strict, raise_on_error=raise_on_error,
                                  driver_for=lambda a: driver_for_uri(a.uri or a.link), label=self.ref)
@@ -98,4 +130,5 @@ class ArtifactVersion:
 
     def status(self) -> StatusResult:
         """Compare the recorded assets with the store now: one listing per source."""
+        check_sources_allowed(self.assets, self.catalog, self.ref)
         return status_of(self.assets)
