@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from tether.driver import Driver
 
 
@@ -18,7 +17,7 @@ def rewrite_before_upload(monkeypatch: pytest.MonkeyPatch, driver_class: type[Dr
     """Rewrite ``path`` after ``log`` hashed it, just before the driver uploads it."""
     real = driver_class.upload
 
-    def upload(self, local_path: str, uri: str, **kw):  # noqa: ANN001, ANN003, ANN202
+    def upload(self, local_path: str, uri: str, **kw):
         if local_path == str(path):
             path.write_bytes(data)
         return real(self, local_path, uri, **kw)

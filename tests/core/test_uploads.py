@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 import tether
 from tether import errors
 from tether.atomic import TMP_MARK
@@ -69,7 +68,7 @@ def test_a_file_removed_before_upload_is_a_clear_error(tmp_path: Path, _isolated
     f.write_bytes(b"x" * 10)
     real = LocalDriver.upload
 
-    def upload(self, local_path: str, uri: str, **kw):  # noqa: ANN001, ANN003, ANN202
+    def upload(self, local_path: str, uri: str, **kw):
         os.unlink(local_path)
         return real(self, local_path, uri, **kw)
 

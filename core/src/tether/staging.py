@@ -25,6 +25,7 @@ import secrets
 import time
 from collections.abc import Iterator, Mapping
 from types import TracebackType
+from typing import Self
 
 from .atomic import TMP_MARK
 from .checksums import MultiHasher, hash_file
@@ -81,7 +82,7 @@ class SourceReader:
     def close(self) -> None:
         self._file.close()
 
-    def __enter__(self) -> SourceReader:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import attrs
-
 from tether.errors import AlreadyExistsError, ChecksumMismatchError, StorageError, TetherError
 from tether.models import RemoteObject
 from tether.staging import SourceReader, source_changed
@@ -72,16 +71,16 @@ def upload(drv: GCSDriver, local_path: str, uri: str, sha256: str) -> RemoteObje
 
 def _upload_once(drv: GCSDriver, uri: str, bucket: str, name: str, local_path: str, sha256: str,
                  generation: str) -> dict[str, Any]:
-    with SourceReader(local_path, sha256, ("md5", "crc32c")) as src:
-        with drv.translating(uri, create=True):  # a failed ifGenerationMatch: AlreadyExistsError
-            if src.size_at_open <= SIMPLE_MAX:
-                data = src.read(SIMPLE_MAX + 1)
-                if len(data) > SIMPLE_MAX:
-                    raise source_changed(src.path)  # grew past one request since it was opened
-                sums = src.check()
-                item = _simple(drv, bucket, name, data, sums, generation)
-            else:
-                item, sums = _resumable(drv, bucket, name, src, generation)
+    # translating(create=True): a failed ifGenerationMatch becomes AlreadyExistsError
+    with SourceReader(local_path, sha256, ("md5", "crc32c")) as src, drv.translating(uri, create=True):
+        if src.size_at_open <= SIMPLE_MAX:
+            data = src.read(SIMPLE_MAX + 1)
+            if len(data) > SIMPLE_MAX:
+                raise source_changed(src.path)  # grew past one request since it was opened
+            sums = src.check()
+            item = _simple(drv, bucket, name, data, sums, generation)
+        else:
+            item, sums = _resumable(drv, bucket, name, src, generation)
     stored = {"md5": item.get("md5Hash"), "crc32c": item.get("crc32c")}
     if any(v is not None and v != _b64(sums[k]) for k, v in stored.items()):
         try:

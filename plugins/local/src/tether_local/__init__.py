@@ -150,8 +150,7 @@ class LocalDriver(Driver):
         tmp = final.with_name(staging_name(final.name))
         try:
             with SourceReader(local_path, sha256) as src, open(tmp, "xb") as dst:
-                for chunk in src.chunks(4 * CHUNK):
-                    dst.write(chunk)
+                dst.writelines(src.chunks(4 * CHUNK))
                 dst.flush()
                 os.fsync(dst.fileno())
             src.check()  # before the rename: a changed file never reaches the address

@@ -28,7 +28,6 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import attrs
-
 from tether.driver import folder_prefix
 from tether.errors import ChecksumMismatchError, ObjectNotFoundError, TetherError, VersionGoneError
 from tether.models import RemoteObject
