@@ -87,25 +87,30 @@ def test_a_wrong_object_at_the_address_heals_and_the_right_one_is_reused(moto_se
     assert (tmp_path / "out2" / "weights.bin").read_bytes() == data
 
 
-def test_a_multipart_object_uploaded_by_another_tool_is_verified_by_its_etag(moto_server, s3_client, bucket,
-                                                                             tmp_path: Path) -> None:
+def test_multipart_objects_written_by_another_tool_are_judged_by_their_etag(moto_server, s3_client, bucket,
+                                                                            tmp_path: Path) -> None:
     from boto3.s3.transfer import TransferConfig
 
+    sdk = TransferConfig(multipart_threshold=5 * 2**20, multipart_chunksize=5 * 2**20)  # not tether's layout
     data = os.urandom(11 * 2**20)
     f = tmp_path / "sdk.bin"
+    wrong = tmp_path / "wrong.bin"
+    wrong.write_bytes(os.urandom(len(data)))
+    s3_client.upload_file(str(wrong), bucket, _key(data), Config=sdk)  # the address holds other bytes
     f.write_bytes(data)
-    # The right bytes, in another part size than tether's: the ETag still proves them.
-    s3_client.upload_file(str(f), bucket, _key(data), Config=TransferConfig(multipart_threshold=5 * 2**20,
-                                                                             multipart_chunksize=5 * 2**20))
     before = _puts(moto_server, bucket)
     v = _log(bucket, f)
+    assert _puts(moto_server, bucket) > before  # the ETag did not match: uploaded over
+    v.download(tmp_path / "out")
+    assert (tmp_path / "out" / "sdk.bin").read_bytes() == data
+    # The right bytes in the other tool's layout: its ETag proves them, nothing is sent.
+    s3_client.upload_file(str(f), bucket, _key(data), Config=sdk)
+    before = _puts(moto_server, bucket)
+    v2 = _log(bucket, f, "again")
     assert _puts(moto_server, bucket) == before
-    assert v.assets[0].checksums["etag"].endswith("-3")
-    # The same layout holding other bytes does not pass.
-    f.write_bytes(os.urandom(len(data)))
-    v2 = _log(bucket, f, "other")
-    v2.download(tmp_path / "out")
-    assert (tmp_path / "out" / "sdk.bin").read_bytes() == f.read_bytes()
+    assert v2.assets[0].checksums["etag"].endswith("-3")
+    v2.download(tmp_path / "out2")
+    assert (tmp_path / "out2" / "sdk.bin").read_bytes() == data
 
 
 def test_abandoned_multipart_uploads_in_a_folder_written_to_are_aborted(s3_client, bucket, tmp_path: Path) -> None:
