@@ -407,9 +407,9 @@ class Driver:
         verifiable checksums in ``obj.checksums`` (see
         :func:`tether.staging.local_matches`). False means "upload again":
         a store holding wrong bytes at an address heals on the next upload."""
-        from .staging import local_matches
+        from .staging import local_matches, local_size
 
-        return obj.size == os.path.getsize(local_path) and local_matches(obj.checksums, local_path, sha256)
+        return obj.size == local_size(local_path) and local_matches(obj.checksums, local_path, sha256)
 
     def remove_stale_uploads(self, folder_uri: str) -> int:
         """Remove what uploads killed mid-way left in the folder ``folder_uri``

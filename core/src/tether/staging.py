@@ -55,8 +55,7 @@ class SourceReader:
         try:
             self._file = open(local_path, "rb")  # noqa: SIM115 - closed by close() / the with block
         except (FileNotFoundError, NotADirectoryError):
-            raise SourceChangedError(f"{local_path} was removed while it was being logged; nothing was "
-                                     "stored or recorded") from None
+            raise source_removed(local_path) from None
         #: Size when opened: where an upload that must announce its length
         #: expects the file to end (it may not, if the file is being written).
         self.size_at_open = os.fstat(self._file.fileno()).st_size
@@ -97,6 +96,18 @@ def source_changed(local_path: str) -> SourceChangedError:
         "no longer being written")
 
 
+def source_removed(local_path: str) -> SourceChangedError:
+    return SourceChangedError(f"{local_path} was removed while it was being logged; nothing was stored "
+                              "or recorded")
+
+
+def local_size(local_path: str) -> int:
+    try:
+        return os.path.getsize(local_path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise source_removed(local_path) from None
+
+
 def local_matches(checksums: Mapping[str, str], local_path: str, sha256: str) -> bool:
     """Whether a stored object's ``checksums`` (as the store computed them)
     prove it holds the bytes of ``local_path``, whose sha256 is ``sha256``.
@@ -110,7 +121,10 @@ def local_matches(checksums: Mapping[str, str], local_path: str, sha256: str) ->
     kinds = [k for k in ("md5", "sha1", "crc32c", "crc32") if k in checksums]
     if not kinds:
         return False
-    local = hash_file(local_path, ("sha256", *kinds))
+    try:
+        local = hash_file(local_path, ("sha256", *kinds))
+    except (FileNotFoundError, NotADirectoryError):
+        raise source_removed(local_path) from None
     if local["sha256"] != sha256:
         raise source_changed(local_path)
     return all(local[k] == checksums[k] for k in kinds)

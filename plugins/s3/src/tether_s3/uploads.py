@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
 import time
 from typing import TYPE_CHECKING, Any
@@ -31,7 +30,14 @@ import attrs
 from tether.driver import folder_prefix
 from tether.errors import ChecksumMismatchError, ObjectNotFoundError, TetherError, VersionGoneError
 from tether.models import RemoteObject
-from tether.staging import STALE_AFTER, SourceReader, local_matches, source_changed
+from tether.staging import (
+    STALE_AFTER,
+    SourceReader,
+    local_matches,
+    local_size,
+    source_changed,
+    source_removed,
+)
 from tether.uris import redact
 
 if TYPE_CHECKING:
@@ -52,6 +58,10 @@ def part_size_for(size: int) -> int:
     return max(PART_SIZE, -(-need // MiB) * MiB)
 
 
+def _etag(raw: str | None) -> str | None:
+    return raw.strip('"') if raw else None
+
+
 def _b64(hex_digest: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_digest)).decode()
 
@@ -70,8 +80,6 @@ def _call(drv: S3Driver, uri: str, bucket: str, method: str, **kw: Any) -> Any:
 
 
 def upload(drv: S3Driver, local_path: str, uri: str, sha256: str) -> RemoteObject:
-    from . import _etag
-
     bucket, key = drv.split(drv.path_of(uri))
     with SourceReader(local_path, sha256, ("md5",)) as src:
         if src.size_at_open <= PART_SIZE:
@@ -93,8 +101,6 @@ def upload(drv: S3Driver, local_path: str, uri: str, sha256: str) -> RemoteObjec
 
 
 def _put_single(drv: S3Driver, uri: str, bucket: str, key: str, src: SourceReader) -> dict[str, Any]:
-    from . import _etag
-
     data = src.read(PART_SIZE + 1)
     if len(data) > PART_SIZE:
         raise source_changed(src.path)  # grew past a single part since it was opened
@@ -115,8 +121,6 @@ def _put_single(drv: S3Driver, uri: str, bucket: str, key: str, src: SourceReade
 
 
 def _put_multipart(drv: S3Driver, uri: str, bucket: str, key: str, src: SourceReader) -> dict[str, Any]:
-    from . import _etag
-
     md5_etags = drv.etag_is_md5(bucket)
     up = _call(drv, uri, bucket, "create_multipart_upload", Key=key, ChecksumAlgorithm="SHA256")
     upload_id = up["UploadId"]
@@ -144,42 +148,53 @@ def _put_multipart(drv: S3Driver, uri: str, bucket: str, key: str, src: SourceRe
         raise
 
 
-def multipart_etag(local_path: str, part_size: int) -> tuple[str, str]:
-    """The ETag S3 gives ``local_path`` uploaded in ``part_size`` parts (MD5 of
-    the parts' MD5s, ``-`` part count), and the file's sha256, in one read."""
+def multipart_digests(local_path: str, part_size: int) -> tuple[str, str, str]:
+    """What S3 records for ``local_path`` uploaded in ``part_size`` parts, in
+    one read: the multipart ETag (MD5 of the parts' MD5s, ``-`` part count),
+    the composite SHA256 checksum (base64 SHA-256 of the parts' SHA-256s),
+    and the file's own sha256."""
     whole = hashlib.sha256()
-    digests = []
-    with open(local_path, "rb") as f:
-        while part := f.read(part_size):
-            whole.update(part)
-            digests.append(hashlib.md5(part).digest())
-    return f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}", whole.hexdigest()
+    md5s, shas = [], []
+    try:
+        with open(local_path, "rb") as f:
+            while part := f.read(part_size):
+                whole.update(part)
+                md5s.append(hashlib.md5(part).digest())
+                shas.append(hashlib.sha256(part).digest())
+    except (FileNotFoundError, NotADirectoryError):
+        raise source_removed(local_path) from None
+    etag = f"{hashlib.md5(b''.join(md5s)).hexdigest()}-{len(md5s)}"
+    composite = base64.b64encode(hashlib.sha256(b"".join(shas)).digest()).decode()
+    return etag, composite, whole.hexdigest()
 
 
 def holds(drv: S3Driver, obj: RemoteObject, local_path: str, sha256: str) -> bool:
-    """A full-object sha256, an MD5 ETag, or a multipart ETag recomputed
-    from the local file in the object's own part size (HeadObject with
-    ``PartNumber=1`` gives the first part's size)."""
-    if obj.size != os.path.getsize(local_path):
+    """A full-object sha256 or MD5 ETag answers directly. A multipart object
+    is judged in its own part size (HeadObject with ``PartNumber=1`` gives the
+    first part's size): by its composite SHA256 checksum when it has one (what
+    tether's multipart uploads carry; unlike the ETag it is a content hash
+    under SSE-KMS too), else by recomputing its multipart ETag."""
+    if obj.size != local_size(local_path):
         return False
     etag = obj.checksums.get("etag", "")
-    m = _MULTIPART_ETAG.fullmatch(etag)
-    if "sha256" in obj.checksums or m is None:
+    if "sha256" in obj.checksums or not _MULTIPART_ETAG.fullmatch(etag):
         return local_matches(obj.checksums, local_path, sha256)
     bucket, key = drv.split(obj.path)
-    kw: dict[str, Any] = {"Key": key, "PartNumber": 1}
-    if obj.version_id:
-        kw["VersionId"] = obj.version_id
+    pin = {"VersionId": obj.version_id} if obj.version_id else {}
     try:
-        first = _call(drv, obj.uri, bucket, "head_object", **kw)
+        first = _call(drv, obj.uri, bucket, "head_object", Key=key, PartNumber=1, **pin)
+        whole = _call(drv, obj.uri, bucket, "head_object", Key=key, ChecksumMode="ENABLED", **pin)
     except ObjectNotFoundError:
         return False
     part_size = int(first.get("ContentLength") or 0)
-    if part_size <= 0:
-        return False
-    local_etag, local_sha = multipart_etag(local_path, part_size)
+    if part_size <= 0 or _etag(whole.get("ETag")) != etag:
+        return False  # not the object that was judged a moment ago
+    local_etag, local_composite, local_sha = multipart_digests(local_path, part_size)
     if local_sha != sha256:
         raise source_changed(local_path)
+    stored = whole.get("ChecksumSHA256")
+    if stored and whole.get("ChecksumType", "COMPOSITE") == "COMPOSITE":
+        return stored.split("-", 1)[0] == local_composite
     return local_etag == etag
 
 
