@@ -119,3 +119,25 @@ def test_abandoned_staged_copies_are_swept_by_age_and_never_taken_for_content(tm
     assert at.read_bytes() == data
     assert not old.exists() and not legacy.exists()
     assert fresh.exists()
+
+
+def test_a_driver_on_fsspec_defaults_heals_the_address_and_sweeps_by_the_time_in_the_name(
+        memory_uri: str, tmp_path: Path) -> None:
+    drv = tether.get_driver("memory")  # the example plugin: tether.Driver's generic upload and sweep
+    data = b"generic" * 10
+    f = tmp_path / "f.bin"
+    f.write_bytes(data)
+    sha = hashlib.sha256(data).hexdigest()
+    folder = f"{memory_uri}/store/sha256/{sha[:2]}"
+    drv.write_bytes(f"{folder}/{sha}", os.urandom(len(data)))  # no checksum to verify it by
+    old = f".{sha}{TMP_MARK}{int(time.time()) - 3 * 86400}-0123456789ab"
+    fresh = f".{sha}{TMP_MARK}{int(time.time())}-ba9876543210"
+    for name in (old, fresh):
+        drv.write_bytes(f"{folder}/{name}", b"left by a killed upload")
+    art = tether.Artifact("up", artifacts_uri=f"{memory_uri}/store")
+    art.add(f)
+    v = tether.Catalog(tmp_path / "cat").log(art)
+    v.download(tmp_path / "out")
+    assert (tmp_path / "out" / "f.bin").read_bytes() == data
+    assert drv.read_bytes(f"{folder}/{sha}") == data
+    assert drv.list_names(folder) == sorted([sha, fresh])

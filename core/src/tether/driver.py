@@ -50,6 +50,7 @@ from .errors import (
 )
 from .models import Asset, RemoteObject
 from .parallel import parallel_map
+from .staging import SourceReader, is_stale, local_matches, local_size, staging_name
 from .uris import redact, split_scheme
 
 if TYPE_CHECKING:
@@ -371,8 +372,6 @@ class Driver:
         writes a :func:`~tether.staging.staging_name` beside ``uri`` and moves
         it into place; stores with their own invisible staging (multipart
         uploads, resumable sessions) and their own checksum validation use those."""
-        from .staging import SourceReader, staging_name
-
         path = self.path_of(uri)
         fs = self.fs(path)
         folder, _, name = path.rpartition("/")
@@ -407,8 +406,6 @@ class Driver:
         verifiable checksums in ``obj.checksums`` (see
         :func:`tether.staging.local_matches`). False means "upload again":
         a store holding wrong bytes at an address heals on the next upload."""
-        from .staging import local_matches, local_size
-
         return obj.size == local_size(local_path) and local_matches(obj.checksums, local_path, sha256)
 
     def remove_stale_uploads(self, folder_uri: str) -> int:
@@ -417,8 +414,6 @@ class Driver:
 
         Called by each upload pass for the folders it wrote to. This default
         lists the folder for :func:`~tether.staging.staging_name` names."""
-        from .staging import is_stale
-
         path = self.path_of(folder_uri).rstrip("/")
         fs = self.fs(path)
         now = time.time()
