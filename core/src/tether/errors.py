@@ -115,6 +115,12 @@ class DriftError(IntegrityError):
     """The remote object changed since it was logged and no version pins the old bytes."""
 
 
+class SourceChangedError(IntegrityError):
+    """A local file changed while it was being logged: the bytes read to upload
+    it are not the bytes whose checksum was recorded. Nothing is stored under
+    its content address and no version is recorded."""
+
+
 # --- local side -----------------------------------------------------------------------
 class UnsafePathError(TetherError, ValueError):
     """A logical path that would escape the destination folder."""

@@ -356,6 +356,33 @@ class DriverContract:
         assert cat.get("aliased@prod").aliases == ("prod",)
 
 
+    def test_upload_of_a_file_changed_after_hashing_is_refused_and_leaves_nothing(
+            self, driver: Driver, base_uri: str, catalog: Catalog, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> None:
+        """The :meth:`Driver.upload` contract: bytes that are not the hashed
+        bytes never appear at the content address, and nothing is recorded."""
+        from .errors import SourceChangedError, UnknownArtifactError
+
+        src = tmp_path / "still-being-written.bin"
+        hashed, later = b"the bytes that were hashed", b"bytes written after hashing"[:26]
+        src.write_bytes(hashed)
+        real = type(driver).upload
+
+        def upload(drv: Driver, local_path: str, uri: str, **kw: str) -> object:
+            src.write_bytes(later)  # same size, other bytes: its writer is not done
+            return real(drv, local_path, uri, **kw)
+
+        monkeypatch.setattr(type(driver), "upload", upload)
+        art = Artifact("changing", artifacts_uri=f"{base_uri}/storage")
+        art.add(src)
+        with pytest.raises(SourceChangedError, match="still-being-written.bin"):
+            catalog.log(art)
+        for data in (hashed, later):
+            sha = hashlib.sha256(data).hexdigest()
+            assert driver.stat_path(driver.path_of(f"{base_uri}/storage/sha256/{sha[:2]}/{sha}")) is None
+        with pytest.raises(UnknownArtifactError):
+            catalog.get("changing")
+
 def _canonical(driver: Driver, uri: str) -> str:
     """How tether records ``uri`` (plain paths become file:// URIs, aliases a canonical scheme)."""
     path = driver.path_of(uri)

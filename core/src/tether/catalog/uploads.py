@@ -1,16 +1,29 @@
 """Uploading the local files of ``Artifact.add`` into content-addressed storage.
 
 Files land at ``<storage>/sha256/<ab>/<digest>``: the same bytes logged twice,
-by any artifact, are stored once.
+by any artifact, are stored once. An address is trusted only for what the
+store can prove about it: an object already there is used only when
+:meth:`Driver.holds` verifies it holds the file (the same size is not
+enough), otherwise the file is uploaded over it, so a store holding wrong
+bytes at an address heals on the next upload of the right ones. Uploads
+themselves keep the :meth:`Driver.upload` contract: the bytes at the address
+are the bytes its digest names, or the log fails (a file changed while it was
+logged is a :class:`~tether.errors.SourceChangedError` naming it) and records
+nothing.
 """
 
 from __future__ import annotations
 
-from ..artifact import Artifact, PendingFile
+from ..artifact import Artifact
+from ..driver import Driver
 from ..errors import TetherError
 from ..models import Asset, RemoteObject
 from ..parallel import parallel_map
-from ..resolver import driver_for_uri, scheme_of
+from ..resolver import driver_for_uri
+
+
+def content_uri(root: str, sha256: str) -> str:
+    return f"{root}/sha256/{sha256[:2]}/{sha256}"
 
 
 def upload_pending(artifact: Artifact, storage_uri: str, workers: int | None) -> list[Asset]:
@@ -22,22 +35,41 @@ def upload_pending(artifact: Artifact, storage_uri: str, workers: int | None) ->
     pending = artifact.pending_files
     hashed = local.enrich([RemoteObject(uri="file://" + p.local_path, path=p.local_path, size=0)
                            for p in pending])
+    # One store operation per distinct content: identical files share an
+    # address, and two uploads racing for it within one log help nobody.
+    todo: dict[str, tuple[str, int]] = {}
+    for pf, obj in zip(pending, hashed):
+        todo.setdefault(obj.checksums["sha256"], (pf.local_path, obj.size))
 
-    def one(item: tuple[PendingFile, RemoteObject]) -> Asset:
-        pf, obj = item
-        sha = obj.checksums["sha256"]
-        uri = f"{target_root}/sha256/{sha[:2]}/{sha}"
+    def one(item: tuple[str, tuple[str, int]]) -> tuple[RemoteObject, bool]:
+        sha, (path, size) = item
+        uri = content_uri(target_root, sha)
         existing = store.stat_path(store.path_of(uri))
-        if existing is not None and existing.size == obj.size:
-            stored = store.enrich([existing])[0] if scheme_of(uri) == "file" else existing
-        else:
-            stored = store.upload(pf.local_path, uri)
-        sums = dict(stored.checksums)
-        if sums.get("sha256", sha) != sha:
-            raise TetherError(f"{pf.local_path} changed while it was uploaded")
-        sums["sha256"] = sha
-        return Asset(logical_path=pf.logical_path, link=stored.uri, uri=stored.uri, size=stored.size,
-                     checksums=sums, version_id=stored.version_id, last_modified=stored.last_modified,
-                     metadata=pf.metadata)
+        if existing is not None and existing.size == size and store.holds(existing, path, sha256=sha):
+            return existing, False
+        return store.upload(path, uri, sha256=sha), True
 
-    return parallel_map(one, zip(pending, hashed), workers or store.default_workers)
+    done = parallel_map(one, list(todo.items()), workers or store.default_workers)
+    stored = dict(zip(todo, done))
+    _sweep(store, {content_uri(target_root, sha).rsplit("/", 1)[0] for sha, (_, up) in stored.items() if up})
+    assets = []
+    for pf, obj in zip(pending, hashed):
+        sha = obj.checksums["sha256"]
+        got = stored[sha][0]
+        sums = dict(got.checksums)
+        sums["sha256"] = sha  # verified: by upload() or by holds()
+        assets.append(Asset(logical_path=pf.logical_path, link=got.uri, uri=got.uri, size=got.size,
+                            checksums=sums, version_id=got.version_id, last_modified=got.last_modified,
+                            metadata=pf.metadata))
+    return assets
+
+
+def _sweep(store: Driver, folders: set[str]) -> None:
+    """Remove what uploads killed mid-way left, a day later, in the folders
+    this pass wrote to (see :mod:`tether.staging`). Housekeeping only: a
+    store that refuses (no permission to list uploads ...) fails no log."""
+    for folder in sorted(folders):
+        try:
+            store.remove_stale_uploads(folder)
+        except (TetherError, OSError):
+            continue

@@ -13,7 +13,9 @@ object name as separate, fully quoted arguments, so names containing ``#``
   the object changed or was deleted since it was logged (DriftError);
 * crc32c (and md5 when present; composite objects have none) are verified
   while streaming;
-* the catalog's version claims are small uploads with ``ifGenerationMatch=0``.
+* the catalog's version claims are small uploads with ``ifGenerationMatch=0``;
+* uploads are checked by GCS (md5Hash / crc32c sent with the bytes) and by
+  tether before they become visible (:mod:`tether_gcs.uploads`).
 
 Against an emulator (``STORAGE_EMULATOR_HOST`` or an ``endpoint_url``) the
 plain ``gcsfs.core.GCSFileSystem`` is used: gcsfs's experimental
@@ -254,7 +256,19 @@ class GCSDriver(Driver):
         return self._run(bucket, lambda fs: simple_upload(fs, bucket, name, data,
                                                           mode="create" if create else "overwrite"))
 
-    # Errors of every fsspec call (upload included) are mapped here.
+    def upload(self, local_path: str, uri: str, *, sha256: str) -> RemoteObject:
+        """A checked single request or a resumable session finalised only with
+        the hashed bytes, conditional on what was there (see :mod:`.uploads`)."""
+        from . import uploads
+
+        return uploads.upload(self, local_path, uri, sha256)
+
+    def remove_stale_uploads(self, folder_uri: str) -> int:
+        """Nothing to sweep: an interrupted upload is an unfinished resumable
+        session, which holds no object and which GCS discards after a week."""
+        return 0
+
+    # Errors of every fsspec call are mapped here.
     translate_error = staticmethod(_translate)
 
     # ------------------------------------------------------- catalog primitives

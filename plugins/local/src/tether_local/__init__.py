@@ -8,14 +8,14 @@ rename, temp + link for create-if-absent) for uploads and the catalog.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 from tether import hookimpl
-from tether.atomic import fsync_dir, temp_name, write_atomic
+from tether.atomic import fsync_dir, write_atomic
 from tether.checksums import CHUNK, hash_file
 from tether.driver import Driver, check_cap, iso_time, iso_time_ns
 from tether.errors import (
@@ -29,6 +29,7 @@ from tether.models import Asset, FrozenMap, RemoteObject
 from tether.nogc import gc_paused
 from tether.parallel import parallel_map
 from tether.paths import shown_name
+from tether.staging import SourceReader, is_stale, staging_name
 from tether.statecache import get_cache
 from tether.uris import redact, split_scheme
 
@@ -44,7 +45,7 @@ class LocalDriver(Driver):
     # plus a little slack for disk waits.
     default_workers = max(2, min(16, (os.cpu_count() or 2) + 2))
 
-    def make_filesystem(self, bucket: str | None, options: dict[str, Any]):  # noqa: ANN201
+    def make_filesystem(self, bucket: str | None, options: dict[str, Any]):
         from fsspec.implementations.local import LocalFileSystem
 
         return LocalFileSystem()
@@ -149,18 +150,18 @@ class LocalDriver(Driver):
         except (FileNotFoundError, NotADirectoryError):
             raise ObjectNotFoundError(f"asset {asset.logical_path!r}: {asset.uri} no longer exists") from None
 
-    def upload(self, local_path: str, uri: str) -> RemoteObject:
+    def upload(self, local_path: str, uri: str, *, sha256: str) -> RemoteObject:
+        """Copy to a staging file beside ``uri`` while hashing what is read,
+        fsync, check, then rename into place (see :meth:`Driver.upload`)."""
         final = Path(self.path_of(uri))
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temp_name(final)
-        h = hashlib.sha256()
+        tmp = final.with_name(staging_name(final.name))
         try:
-            with open(local_path, "rb") as src, open(tmp, "xb") as dst:
-                while chunk := src.read(4 * CHUNK):
-                    h.update(chunk)
-                    dst.write(chunk)
+            with SourceReader(local_path, sha256) as src, open(tmp, "xb") as dst:
+                dst.writelines(src.chunks(4 * CHUNK))
                 dst.flush()
                 os.fsync(dst.fileno())
+            src.check()  # before the rename: a changed file never reaches the address
             os.replace(tmp, final)
             fsync_dir(final.parent)
         finally:
@@ -170,7 +171,34 @@ class LocalDriver(Driver):
                 pass
         st = final.stat()
         return RemoteObject(uri=self.uri_of(str(final)), path=str(final), size=st.st_size,
-                            checksums={"sha256": h.hexdigest()}, last_modified=iso_time_ns(st.st_mtime_ns))
+                            checksums={"sha256": sha256}, last_modified=iso_time_ns(st.st_mtime_ns))
+
+    def holds(self, obj: RemoteObject, local_path: str, *, sha256: str) -> bool:
+        """The stored file's own sha256 (hashed, or from the state cache while
+        its size, mtime and inode are unchanged) is the local file's."""
+        try:
+            return self.enrich([obj])[0].checksums.get("sha256") == sha256
+        except ObjectNotFoundError:
+            return False  # removed since it was seen
+
+    def remove_stale_uploads(self, folder_uri: str) -> int:
+        """Staged copies whose mtime is a day old: a copy still being written
+        keeps its mtime fresh, however long the upload runs."""
+        folder = self.path_of(folder_uri)
+        now = time.time()
+        removed = 0
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            return 0
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False) and is_stale(entry.name, entry.stat().st_mtime, now):
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:
+                continue  # removed by another sweep
+        return removed
 
     # ------------------------------------------------------- catalog primitives
     def read_bytes(self, uri: str) -> bytes:

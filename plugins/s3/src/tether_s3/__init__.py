@@ -11,7 +11,9 @@ s3fs's file API does not expose:
   listing itself;
 * GetObject pinned to the recorded ``VersionId``, else conditioned on the
   recorded ETag (``If-Match``) so a changed object is a drift error;
-* PutObject with ``If-None-Match: *`` for the catalog's version claims.
+* PutObject with ``If-None-Match: *`` for the catalog's version claims;
+* uploads checked by S3 itself (``ChecksumSHA256`` on every PUT and part) and
+  visible only once they are the hashed bytes (:mod:`tether_s3.uploads`).
 """
 
 from __future__ import annotations
@@ -356,7 +358,24 @@ class S3Driver(Driver):
         with self.translating(asset.uri, asset=asset):
             return self._get_bytes(bucket, **kw)
 
-    # Errors of every fsspec call (upload included) are mapped here.
+    def upload(self, local_path: str, uri: str, *, sha256: str) -> RemoteObject:
+        """PutObject with ChecksumSHA256, or a SHA256-checked multipart upload
+        completed only once everything read is the hashed file (see :mod:`.uploads`)."""
+        from . import uploads
+
+        return uploads.upload(self, local_path, uri, sha256)
+
+    def holds(self, obj: RemoteObject, local_path: str, *, sha256: str) -> bool:
+        from . import uploads
+
+        return uploads.holds(self, obj, local_path, sha256)
+
+    def remove_stale_uploads(self, folder_uri: str) -> int:
+        from . import uploads
+
+        return uploads.remove_stale_uploads(self, folder_uri)
+
+    # Errors of every fsspec call are mapped here.
     translate_error = staticmethod(_translate)
 
     # ------------------------------------------------------- catalog primitives
