@@ -16,11 +16,11 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .artifact import Artifact
-from .catalog import ArtifactVersion, Catalog
-from .errors import TetherError
-from .paths import shown_name
+from .. import __version__
+from ..artifact import Artifact
+from ..catalog import ArtifactVersion, Catalog
+from ..errors import TetherError
+from ..paths import shown_name
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -264,7 +264,7 @@ def status(ctx: click.Context, ref: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def plugins(as_json: bool) -> None:
     """List discovered driver plugins: package, version, schemes, load errors."""
-    from .plugins import get_registry
+    from ..plugins import get_registry
 
     reg = get_registry()
     reg.load()
@@ -374,6 +374,3 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_ERROR)
     sys.exit(rc if isinstance(rc, int) else 0)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
