@@ -273,10 +273,15 @@ def test_processes_downloading_into_one_dest_converge_on_verified_files(tmp_path
         time.sleep(0.01)
     go.touch()
     outs = [p.communicate(timeout=300) for p in procs]
+    fetched: dict[str, int] = {}
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, (out, err)
         doc = json.loads(out)
         assert doc["ok"] and set(doc["counts"]) <= {"downloaded", "present"}, doc
+        for o in doc["outcomes"]:
+            fetched[o["logical_path"]] = fetched.get(o["logical_path"], 0) + (o["status"] == "downloaded")
+    # Whoever lost the race for a file waited for the winner and found it complete.
+    assert fetched == dict.fromkeys([*shared, "extra.bin"], 1)
     assert v1.verify(dest).ok and v2.verify(dest).ok
     for name, data in {**shared}.items():
         assert (dest / name).read_bytes() == data
