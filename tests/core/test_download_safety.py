@@ -286,3 +286,18 @@ def test_processes_downloading_into_one_dest_converge_on_verified_files(tmp_path
     for name, data in {**shared}.items():
         assert (dest / name).read_bytes() == data
     assert sorted(p.name for p in dest.iterdir()) == sorted([*shared, "extra.bin"])  # no part files left
+
+
+def test_a_disk_without_file_locks_still_downloads_with_a_warning(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    from tether import localfs
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")  # NFS mounted without lockd
+
+    v = _version(tmp_path, "nolock", {"f.bin": os.urandom(1000)})
+    monkeypatch.setattr(localfs.fcntl, "flock", no_locks)
+    with pytest.warns(RuntimeWarning, match="does not support file locks"):
+        assert v.download(tmp_path / "dest").counts() == {"downloaded": 1}
+    assert v.verify(tmp_path / "dest").ok

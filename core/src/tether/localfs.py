@@ -34,6 +34,7 @@ import os
 import secrets
 import stat
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO, Self
@@ -48,6 +49,15 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _REOPEN_FLAGS = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _CREATE_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _RETRIES = 100  # a name created and removed by others this often in a row is a hostile loop
+_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL}
+_warned: set[Path] = set()
+
+
+def _warn_no_locks(folder: Path, exc: OSError) -> None:
+    if folder not in _warned:
+        _warned.add(folder)
+        warnings.warn(f"the disk at {folder} does not support file locks ({exc.strerror}); "
+                      "concurrent downloads into it are not safe", RuntimeWarning, stacklevel=2)
 
 
 def part_name(final_name: str, key: str) -> str:
@@ -157,7 +167,7 @@ class PartFile:
         for _ in range(_RETRIES):
             fd = cls._open(folder, name)
             try:
-                cls._lock(fd, wait)
+                cls._lock(fd, wait, folder.path / name)
                 if cls._is_named(folder, name, fd):
                     return cls(folder, name, fd)
             except BaseException:
@@ -201,7 +211,7 @@ class PartFile:
         raise DestinationConflictError(f"{where} keeps appearing and disappearing; another process is changing it")
 
     @staticmethod
-    def _lock(fd: int, wait: Callable[[], None]) -> None:
+    def _lock(fd: int, wait: Callable[[], None], where: Path) -> None:
         delay = 0.005
         while True:
             try:
@@ -209,6 +219,13 @@ class PartFile:
                 return
             except BlockingIOError:
                 pass
+            except OSError as exc:
+                if exc.errno not in _NO_LOCKS:
+                    raise
+                # A disk without locks (NFS without lockd): one download at a
+                # time still works, as before locks were taken; say so once.
+                _warn_no_locks(where.parent, exc)
+                return
             # Polled rather than blocking so Ctrl-C (``wait`` raising) is not
             # stuck behind another process's download.
             wait()

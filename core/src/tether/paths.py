@@ -151,6 +151,17 @@ def name_clash(paths: Iterable[str], key: Callable[[str], str] = str) -> tuple[s
     return None
 
 
+def clash_reason(a: str, b: str, key: Callable[[str], str]) -> str:
+    """Why :func:`name_clash` paired ``a`` and ``b`` under ``key``, for an error message."""
+    if key(a) != key(b):
+        return "would be a file and a folder at once"
+    if fold_unicode(a) == fold_unicode(b):
+        return "differ only by Unicode normalisation (NFC/NFD)"
+    if fold_case(a, unicode=False) == fold_case(b, unicode=False):
+        return "differ only by case"
+    return "differ only by case and Unicode normalisation"
+
+
 def file_folder_clash(paths: Iterable[str]) -> tuple[str, str] | None:
     """``(a, a/b)`` when one logical path is a file and also a folder of another."""
     return name_clash(paths)

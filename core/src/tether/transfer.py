@@ -43,7 +43,7 @@ from .errors import (
 )
 from .models import Asset
 from .parallel import parallel_map
-from .paths import dest_path_for, fold_case, fold_unicode, name_clash
+from .paths import clash_reason, dest_path_for, fold_case, fold_unicode, name_clash
 
 Overwrite = Literal["fail", "preserve", "overwrite"]
 Progress = Callable[[int], None]
@@ -365,17 +365,8 @@ def plan_targets(assets: Iterable[Asset], dest: Path) -> dict[str, Path]:
         return targets
     clash = name_clash(targets, fold)
     if clash:
-        a, b = clash
-        if fold(a) != fold(b):
-            how = "would be a file and a folder at once"
-        elif fold_unicode(a) == fold_unicode(b):
-            how = "differ only by Unicode normalisation (NFC/NFD)"
-        elif fold_case(a, unicode=False) == fold_case(b, unicode=False):
-            how = "differ only by case"
-        else:
-            how = "differ only by case and Unicode normalisation"
-        raise UnsafePathError(f"assets {a!r} and {b!r} {how} and would overwrite each other "
-                              f"on the disk at {dest}, which does not tell such names apart")
+        raise UnsafePathError(f"assets {clash[0]!r} and {clash[1]!r} {clash_reason(*clash, fold)} and would "
+                              f"overwrite each other on the disk at {dest}, which does not tell such names apart")
     return targets
 
 
