@@ -132,7 +132,14 @@ def fold_case(path: str, *, unicode: bool = True) -> str:
     do not (no disk treats them as one name)."""
     if path.isascii():
         return path.lower()
-    return "".join(map(_simple_fold, fold_unicode(path) if unicode else path))
+    text = fold_unicode(path) if unicode else path
+    lowered = text.lower()
+    # Where full folding agrees with lower case for every character (no ß, ſ,
+    # final sigma, Cherokee ...) and no İ (whose lower case is two characters),
+    # lower case is the simple folding: skip the per-character loop.
+    if lowered == text.casefold() and "\u0130" not in text:
+        return lowered
+    return "".join(map(_simple_fold, text))
 
 
 def name_clash(paths: Iterable[str], key: Callable[[str], str] = str) -> tuple[str, str] | None:
