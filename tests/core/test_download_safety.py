@@ -73,6 +73,16 @@ def test_a_subfolder_swapped_for_a_link_after_the_checks_is_refused(tmp_path: Pa
     assert list(outside.iterdir()) == []
 
 
+def test_a_link_to_a_folder_inside_dest_is_refused_too(tmp_path: Path) -> None:
+    v = _version(tmp_path, "inner", {"nested/b.bin": b"b"})
+    dest = tmp_path / "dest"
+    (dest / "other").mkdir(parents=True)
+    (dest / "nested").symlink_to(dest / "other")  # git does not check out "beyond a symbolic link" either
+    with pytest.raises(errors.UnsafePathError, match="symbolic link inside"):
+        v.download(dest)
+    assert list((dest / "other").iterdir()) == []
+
+
 def test_a_folder_swapped_mid_download_keeps_writes_in_the_folder_that_was_checked(tmp_path: Path,
                                                                                    monkeypatch) -> None:
     data = os.urandom(300_000)
