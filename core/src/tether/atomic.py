@@ -6,12 +6,15 @@ import os
 import secrets
 from pathlib import Path
 
+from .paths import short_prefix
+
 TMP_MARK = ".tether-tmp-"
 
 
 def temp_name(final: Path) -> Path:
-    """A unique hidden temp file beside ``final`` (same folder: rename stays atomic)."""
-    return final.with_name(f".{final.name[:80]}{TMP_MARK}{secrets.token_hex(6)}")
+    """A unique hidden temp file beside ``final`` (same folder: rename stays atomic),
+    its name under 255 bytes whatever script ``final``'s name is in."""
+    return final.with_name(f".{short_prefix(final.name)}{TMP_MARK}{secrets.token_hex(6)}")
 
 
 def fsync_dir(folder: Path) -> None:

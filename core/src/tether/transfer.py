@@ -15,9 +15,10 @@ Guarantees (tested in ``tests/core/test_download.py`` and the driver suites):
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import os
 import random
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -27,7 +28,7 @@ from typing import BinaryIO, Literal
 
 import attrs
 
-from . import config
+from . import config, localfs
 from .checksums import CHUNK, MultiHasher, hash_file, kinds_to_verify
 from .driver import Driver
 from .errors import (
@@ -43,11 +44,10 @@ from .errors import (
 )
 from .models import Asset
 from .parallel import parallel_map
-from .paths import dest_path_for
+from .paths import clash_reason, dest_path_for, fold_case, fold_unicode, name_clash
 
 Overwrite = Literal["fail", "preserve", "overwrite"]
 Progress = Callable[[int], None]
-PART_MARK = ".tether-part-"
 
 
 @attrs.frozen
@@ -161,8 +161,12 @@ def local_matches(path: Path, asset: Asset) -> bool:
 
 
 def _part_path(final: Path, asset: Asset) -> Path:
-    ident = f"{asset.uri}\0{asset.version_id}\0{sorted(asset.checksums.items())}\0{asset.size}"
-    return final.with_name(f".{final.name[:80]}{PART_MARK}{hashlib.sha256(ident.encode()).hexdigest()[:12]}")
+    # The logical path makes two files with one source (deduplicated uploads)
+    # use two part files; the source's identity keeps a partial of other bytes
+    # from being resumed.
+    ident = (f"{asset.logical_path}\0{asset.uri}\0{asset.version_id}\0"
+             f"{sorted(asset.checksums.items())}\0{asset.size}")
+    return final.with_name(localfs.part_name(final.name, ident))
 
 
 class _Cancelled(Exception):
@@ -224,12 +228,32 @@ class Downloader:
             return data
         raise AssertionError("unreachable")
 
-    def fetch(self, asset: Asset, final: Path) -> None:
-        """Fetch one asset to ``final``: verified, atomic, resumable."""
+    def fetch(self, asset: Asset, final: Path, overwrite: Overwrite = "overwrite") -> str:
+        """Fetch one asset to ``final``: verified, atomic, resumable.
+
+        Folders are opened without following links and the part file is
+        locked (:mod:`tether.localfs`), so downloads into one ``dest`` from
+        several processes take turns on each file. Whoever wins the lock
+        checks ``final`` first: another process may have finished it. Returns
+        ``downloaded``, or ``present`` / ``preserved`` for a file that appeared
+        meanwhile (one that differs is a conflict under ``overwrite="fail"``)."""
         driver = self.driver_for(asset)
-        part = _part_path(final, asset)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        try:
+        segments = asset.logical_path.split("/")[:-1]
+
+        def waiting() -> None:
+            if self.cancel.is_set():
+                raise _Cancelled()
+
+        with localfs.Folder.open(final.parents[len(segments)], segments) as folder, \
+                localfs.PartFile.acquire(folder, _part_path(final, asset).name, wait=waiting) as part:
+            st = folder.lstat(final.name)
+            if st is not None and stat.S_ISREG(st.st_mode) and local_matches(final, asset):
+                return "present"
+            if st is not None and overwrite == "preserve":
+                return "preserved"
+            if st is not None and overwrite == "fail":
+                raise DestinationConflictError(f"{final} appeared during the download and differs from "
+                                               f"asset {asset.logical_path!r}; left as it is")
             # A body that fails its checksum (corrupted in transit, or a stale
             # partial) is refetched from zero, up to the retry policy's attempts.
             # Drift is not retried: the store said the object changed.
@@ -240,13 +264,10 @@ class Downloader:
                 except ChecksumMismatchError:
                     if attempt == self.retry.attempts - 1:
                         raise
-                    part.unlink(missing_ok=True)
                     if attempt:
                         self.retry.sleep(attempt - 1)
-            os.replace(part, final)
-        except BaseException:
-            part.unlink(missing_ok=True)
-            raise
+            part.commit(final.name, asset.size or 0)
+        return "downloaded"
 
     def _fetch_parts(self, driver: Driver, asset: Asset, starts: list[int], psize: int, size: int,
                      window: int, hasher: MultiHasher, f: BinaryIO) -> None:
@@ -282,17 +303,14 @@ class Downloader:
                 p.cancel()
                 self._budget.release()
 
-    def _fetch_into(self, driver: Driver, asset: Asset, part: Path, *, resume: bool) -> None:
+    def _fetch_into(self, driver: Driver, asset: Asset, part: localfs.PartFile, *, resume: bool) -> None:
         size = asset.size or 0
         kinds = kinds_to_verify(asset.checksums)
         hasher = MultiHasher(kinds)
-        have = 0
-        if resume and part.exists():
-            have = part.stat().st_size
-            if have > size:
-                have = 0
-        mode = "r+b" if have else "wb"
-        with open(part, mode) as f:
+        have = part.size() if resume else 0
+        if have > size:
+            have = 0
+        with part.open(keep=have) as f:
             if have:
                 # Re-hash what a killed run left, then continue after it.
                 while f.tell() < have:
@@ -325,31 +343,42 @@ class Downloader:
 
 
 def plan_targets(assets: Iterable[Asset], dest: Path) -> dict[str, Path]:
-    """Check every logical path against ``dest`` before anything is written."""
-    targets: dict[str, Path] = {}
-    folded: dict[str, str] = {}
-    clash: list[tuple[str, str]] = []
-    for a in assets:
-        targets[a.logical_path] = dest_path_for(dest, a.logical_path)
-        key = a.logical_path.casefold()
-        if key in folded:
-            clash.append((folded[key], a.logical_path))
-        folded[key] = a.logical_path
-    if clash and _case_insensitive(dest):
-        a, b = clash[0]
-        raise UnsafePathError(f"assets {a!r} and {b!r} differ only by case and would overwrite "
-                              f"each other on the case-insensitive disk at {dest}")
+    """Check every logical path against ``dest`` before anything is written.
+
+    Refused: paths leading outside ``dest`` or through a link below it; a path
+    that is a file in one asset and a folder in another (``a`` and ``a/b``);
+    and, on a disk that folds names, two paths it would store as one. Folding
+    is probed, not guessed from the OS: a case-insensitive disk (macOS, Windows
+    defaults) compares with :func:`~tether.paths.fold_case` (simple case
+    folding, so ``ß`` and ``ss`` stay apart), a normalisation-insensitive one
+    (APFS, HFS+) with :func:`~tether.paths.fold_unicode` (NFC)."""
+    targets = {a.logical_path: dest_path_for(dest, a.logical_path) for a in assets}
+    clash = name_clash(targets)
+    if clash:
+        raise UnsafePathError(f"assets {clash[0]!r} and {clash[1]!r} cannot both be files: "
+                              f"{clash[0]!r} would have to be a file and a folder at once")
+    if name_clash(targets, fold_case) is None:  # the widest fold: nothing to probe for
+        return targets
+    by_case, by_form = _case_insensitive(dest), _unicode_insensitive(dest)
+    if by_case:
+        fold: Callable[[str], str] = functools.partial(fold_case, unicode=by_form)
+    elif by_form:
+        fold = fold_unicode
+    else:
+        return targets
+    clash = name_clash(targets, fold)
+    if clash:
+        raise UnsafePathError(f"assets {clash[0]!r} and {clash[1]!r} {clash_reason(*clash, fold)} and would "
+                              f"overwrite each other on the disk at {dest}, which does not tell such names apart")
     return targets
 
 
 def _case_insensitive(folder: Path) -> bool:
-    folder.mkdir(parents=True, exist_ok=True)
-    probe = folder / f".tether-case-probe-{os.getpid()}"
-    try:
-        probe.touch()
-        return (folder / probe.name.upper()).exists()
-    finally:
-        probe.unlink(missing_ok=True)
+    return localfs.names_conflated(folder, "a", "A")
+
+
+def _unicode_insensitive(folder: Path) -> bool:
+    return localfs.names_conflated(folder, "\u00e9", "e\u0301")
 
 
 def download(assets: tuple[Asset, ...], dest: str | os.PathLike[str], *, overwrite: Overwrite = "fail",
@@ -407,7 +436,7 @@ def download(assets: tuple[Asset, ...], dest: str | os.PathLike[str], *, overwri
     def run(a: Asset) -> AssetOutcome:
         target = targets[a.logical_path]
         try:
-            dl.fetch(a, target)
+            status = dl.fetch(a, target, overwrite)
         except _Cancelled:
             raise
         except TetherError as exc:
@@ -415,7 +444,7 @@ def download(assets: tuple[Asset, ...], dest: str | os.PathLike[str], *, overwri
         except Exception as exc:  # store/network errors that survived retries
             return AssetOutcome(a.logical_path, "failed", str(target),
                                 error=f"{type(exc).__name__}: {exc}")
-        return AssetOutcome(a.logical_path, "downloaded", str(target), a.size or 0)
+        return AssetOutcome(a.logical_path, status, str(target), a.size or 0)
 
     pool = ThreadPoolExecutor(n_workers, thread_name_prefix="tether-dl")
     try:

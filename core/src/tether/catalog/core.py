@@ -51,6 +51,7 @@ from ..errors import (
     UnknownVersionError,
 )
 from ..models import Manifest, content_digest
+from ..paths import check_file_folder_clash
 from ..resolver import driver_for_uri
 from ..uris import redact, split_scheme
 from .claims import is_ours, load_json, make_claim, new_log_id, parse_claim
@@ -206,6 +207,8 @@ class Catalog:
         for t in tags:
             check_tag(t)
         assets = list(artifact.assets)
+        check_file_folder_clash([*(a.logical_path for a in assets),
+                                 *(p.logical_path for p in artifact.pending_files)], label=f"artifact {artifact.name!r}")
         if artifact.pending_files:
             assets.extend(upload_pending(artifact, self.storage_uri, workers))
         if not assets:
