@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import attrs
 
 USER, PASSWORD = "reader", "pa55-word"
-SIGNATURE = "valid"
+SIGNATURE = "s1gn4ture-d3adbeef"
 
 
 @attrs.define
@@ -54,6 +54,7 @@ class Request:
     method: str
     path: str
     headers: dict[str, str]
+    port: int = 0  # the client's: one port, one connection
 
 
 class LoopbackServer:
@@ -166,10 +167,10 @@ def _handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:  # quiet
             pass
 
-        def do_HEAD(self) -> None:  # noqa: N802
+        def do_HEAD(self) -> None:
             self._guarded(head=True)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._guarded(head=False)
 
         def _guarded(self, *, head: bool) -> None:
@@ -181,8 +182,9 @@ def _handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 server.errors.append(exc)
                 self.close_connection = True
 
-        def _send(self, status: int, headers: dict[str, str], body: bytes = b"", *, head: bool = False) -> None:
+        def _send(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
             b = server.behaviour
+            head = self.command == "HEAD"  # headers only, whatever the status
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)
@@ -205,7 +207,8 @@ def _handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
         def _serve(self, head: bool) -> None:
             b = server.behaviour
             url = urlsplit(self.path)
-            server._record(Request("HEAD" if head else "GET", self.path, dict(self.headers.items())))
+            server._record(Request("HEAD" if head else "GET", self.path, dict(self.headers.items()),
+                                   self.client_address[1]))
             queued = b.fail.get(url.path)
             if queued:
                 self._send(queued.pop(0), {}, b"injected failure")
@@ -218,10 +221,10 @@ def _handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 if self.headers.get("Authorization") != expected:
                     self._send(401, {"WWW-Authenticate": 'Basic realm="loopback"'}, b"who are you")
                     return
-            if url.path.startswith("/signed/"):
-                if head or parse_qs(url.query).get("X-Amz-Signature") != [SIGNATURE]:
-                    self._send(403, {}, b"SignatureDoesNotMatch")
-                    return
+            if url.path.startswith("/signed/") and (
+                    head or parse_qs(url.query).get("X-Amz-Signature") != [SIGNATURE]):
+                self._send(403, {}, b"SignatureDoesNotMatch")
+                return
             if head and not b.head:
                 self._send(405, {"Allow": "GET"}, b"")
                 return

@@ -15,7 +15,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 import pytest
@@ -57,8 +57,8 @@ def _url(base: str, rel: str) -> str:
 class HttpContract(DriverContract):
     """The contract for a read-only store; subclasses pick the server's behaviour."""
 
-    behaviour: dict[str, Any] = {}
-    options: dict[str, Any] = {}
+    behaviour: ClassVar[dict[str, Any]] = {}
+    options: ClassVar[dict[str, Any]] = {}
 
     @pytest.fixture
     def server(self, http_server: LoopbackServer) -> LoopbackServer:
@@ -285,21 +285,21 @@ class TestHttpContract(HttpContract):
 class TestHttpDigestContract(HttpContract):
     """The server sends Repr-Digest (sha-256, sha-512) and Content-MD5: recorded, and verified."""
 
-    behaviour = {"digests": ("repr-digest", "content-md5")}
+    behaviour: ClassVar[dict[str, Any]] = {"digests": ("repr-digest", "content-md5")}
 
 
 class TestHttpDateOnlyHashedContract(HttpContract):
     """No ETag: downloads are pinned by If-Unmodified-Since; ``hash=True`` records sha256."""
 
-    behaviour = {"etag": "none"}
-    options = {"hash": True}
+    behaviour: ClassVar[dict[str, Any]] = {"etag": "none"}
+    options: ClassVar[dict[str, Any]] = {"hash": True}
 
 
 class TestHttpCarelessServerContract(HttpContract):
     """A server that ignores Range and every precondition, with weak ETags: the bytes are
     still right (parts sliced from whole bodies) and drift is still caught (response validators)."""
 
-    behaviour = {"ranges": False, "preconditions": False, "etag": "weak"}
+    behaviour: ClassVar[dict[str, Any]] = {"ranges": False, "preconditions": False, "etag": "weak"}
 
 
 class TestHttpsContract(HttpContract):

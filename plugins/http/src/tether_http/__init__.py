@@ -123,7 +123,7 @@ class HttpDriver(Driver):
         self._clients: dict[tuple[tuple[str, str], ...], Client] = {}
         self._clients_lock = threading.Lock()
 
-    def make_filesystem(self, bucket: str | None, options: dict[str, Any]):  # noqa: ANN201
+    def make_filesystem(self, bucket: str | None, options: dict[str, Any]) -> Any:
         raise NotImplementedError("tether-http talks HTTP through urllib3; it has no fsspec filesystem")
 
     # ------------------------------------------------------------ configuration

@@ -27,16 +27,16 @@ from tether.uris import redact, split_scheme
 #: Options of the ``http`` and ``https`` schemes (``tether.configure("https", ...)``,
 #: ``TETHER_HTTPS_<OPTION>``, ``[https]`` in config.toml). Each scheme reads its own.
 OPTIONS: dict[str, tuple[type, Any, str]] = {
-    "hash": (bool, False, "read each object once when it is logged and record its sha256 "
-                          "(only when the server sends no sha256 of its own)"),
-    "signed_urls": (str, "link", "'link': a URL carrying credentials is recorded as a link only; "
-                                 "'record': fetch it with them once, record size and checksums under "
-                                 "the redacted URL"),
+    "hash": (bool, False, ("read each object once when it is logged and record its sha256 "
+                           "(only when the server sends no sha256 of its own)")),
+    "signed_urls": (str, "link", ("'link': a URL carrying credentials is recorded as a link only; "
+                                  "'record': fetch it with them once, record size and checksums under "
+                                  "the redacted URL")),
     "verify": (str, True, "verify TLS certificates: true, false, or a CA bundle path"),
     "connect_timeout": (float, 10.0, "seconds to wait for a connection"),
     "read_timeout": (float, 60.0, "seconds to wait for bytes on an open connection"),
-    "max_attempts": (int, 3, "tries of a request at log time on connection errors, 429 and 5xx "
-                             "(downloads are retried by tether itself)"),
+    "max_attempts": (int, 3, ("tries of a request at log time on connection errors, 429 and 5xx "
+                              "(downloads are retried by tether itself)")),
     "max_redirects": (int, 10, "redirects followed per request"),
     "max_pool_connections": (int, 32, "connections kept open per host"),
 }
@@ -209,8 +209,10 @@ def discard(resp: urllib3.BaseHTTPResponse) -> None:
     empty), else close it: reading the rest of a large body nobody wants costs
     more than a new connection."""
     try:
-        if resp.length_remaining != 0:
+        if resp.length_remaining == 0:
+            resp.drain_conn()  # reads the end of the body: http.client reuses a connection only then
+        else:
             resp.close()
         resp.release_conn()
-    except Exception:  # noqa: BLE001 - a connection we are done with anyway
+    except Exception:  # noqa: BLE001, S110 - a connection we are done with anyway
         pass

@@ -74,8 +74,8 @@ def iso_from_http_date(value: str | None) -> str | None:
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=_dt.timezone.utc)
-    return when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = when.replace(tzinfo=_dt.UTC)
+    return when.astimezone(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def http_date_from_iso(value: str | None) -> str | None:
@@ -87,8 +87,8 @@ def http_date_from_iso(value: str | None) -> str | None:
     except ValueError:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=_dt.timezone.utc)
-    return email.utils.format_datetime(when.astimezone(_dt.timezone.utc), usegmt=True)
+        when = when.replace(tzinfo=_dt.UTC)
+    return email.utils.format_datetime(when.astimezone(_dt.UTC), usegmt=True)
 
 
 def content_range(value: str | None) -> tuple[int, int, int | None] | None:
