@@ -15,7 +15,7 @@ from .server import Behaviour, LoopbackServer
 pytestmark = pytest.mark.http
 
 
-def _logged(server: LoopbackServer, base: str, tmp_path: Path, name: str, data: bytes):  # noqa: ANN202
+def _logged(server: LoopbackServer, base: str, tmp_path: Path, name: str, data: bytes):  # type: ignore[no-untyped-def]
     server.put(f"{base}/{name}", data)
     art = Artifact("dl")
     art.add_remote(f"{base}/{name}")

@@ -179,6 +179,18 @@ def test_access_denied_is_link_only_with_a_warning_and_strict_raises(http_server
         Artifact("p", strict=True).add_remote(url)
 
 
+def test_a_plain_query_string_is_kept_as_given(http_server: LoopbackServer, base: str, tmp_path: Path) -> None:
+    http_server.put(f"{base}/download", b"dynamic")
+    url = f"{base}/download?name=a%20b&version=2&empty="
+    v = Catalog(tmp_path / "cat").log(_art("q", url))
+    (asset,) = v.assets
+    assert asset.synced and asset.uri == url and asset.logical_path == "download"
+    v.download(tmp_path / "out")
+    assert (tmp_path / "out" / "download").read_bytes() == b"dynamic"
+    (get,) = [r for r in http_server.requests if r.method == "GET"]
+    assert get.path.endswith("/download?name=a%20b&version=2&empty=")
+
+
 def test_missing_url_names_it_and_says_http_cannot_list(http_server: LoopbackServer, base: str) -> None:
     with pytest.raises(ObjectNotFoundError, match="absent.csv.*one file"):
         Artifact("m").add_remote(f"{base}/absent.csv")
@@ -291,3 +303,18 @@ def _art(name: str, uri: str) -> Artifact:
     art = Artifact(name)
     art.add_remote(uri)
     return art
+
+
+def test_https_verifies_certificates_and_records_https(https_server: LoopbackServer, https_base: str) -> None:
+    import urllib3
+
+    https_server.put(f"{https_base}/tls.txt", b"secure")
+    (asset,) = Artifact("tls").add_remote(f"{https_base}/tls.txt")  # the fixture trusts the test CA
+    assert asset.uri == f"{https_base}/tls.txt" and asset.uri.startswith("https://")
+    tether.config.reset()  # the machine's CAs do not know the test CA
+    with pytest.raises(StorageError, match="TLS failed.*'verify'"):
+        Artifact("tls").add_remote(f"{https_base}/tls.txt")
+    tether.configure("https", verify=False)
+    with pytest.warns(urllib3.exceptions.InsecureRequestWarning):
+        (unverified,) = Artifact("tls").add_remote(f"{https_base}/tls.txt")
+    assert unverified.size == 6

@@ -62,7 +62,7 @@ def test_quickstart_round_trip_over_http(http_server: LoopbackServer, base: str,
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tether.cli", *args], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **env})
+                          timeout=120, env={**os.environ, **env}, check=False)
 
 
 def test_cli_round_trip_over_http(http_server: LoopbackServer, base: str, tmp_path: Path) -> None:

@@ -72,6 +72,7 @@ from .client import (
     has_credentials,
     parse_options,
     read_exactly,
+    recorded_uri,
     skip,
     split_url,
     withheld_userinfo,
@@ -123,7 +124,7 @@ class HttpDriver(Driver):
         self._clients: dict[tuple[tuple[str, str], ...], Client] = {}
         self._clients_lock = threading.Lock()
 
-    def make_filesystem(self, bucket: str | None, options: dict[str, Any]) -> Any:
+    def make_filesystem(self, bucket: str | None, options: dict[str, Any]) -> Any:  # never called
         raise NotImplementedError("tether-http talks HTTP through urllib3; it has no fsspec filesystem")
 
     # ------------------------------------------------------------ configuration
@@ -233,7 +234,7 @@ class HttpDriver(Driver):
         etag = parse_etag(headers.get("ETag"))
         if etag:
             sums["etag"] = etag
-        clean = redact(uri)
+        clean = recorded_uri(uri)
         return RemoteObject(uri=clean, path=self.path_of(clean), size=size, checksums=sums,
                             last_modified=iso_from_http_date(headers.get("Last-Modified")))
 

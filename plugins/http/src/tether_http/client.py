@@ -16,7 +16,7 @@ import time
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import urllib3
 
@@ -90,9 +90,32 @@ def split_url(uri: str) -> tuple[str, str, str]:
 
 
 def has_credentials(uri: str) -> bool:
-    """True when ``uri`` carries secrets tether would strip before recording it:
-    ``user:password@`` or a signature / token / key query parameter."""
-    return redact(uri) != uri
+    """True when ``uri`` carries secrets :func:`tether.uris.redact` strips:
+    ``user:password@``, or a query parameter named like a signature, token or
+    key. Judged by what redact removes, not by whether its text differs (it
+    re-encodes the query it keeps: ``a%20b`` comes back as ``a+b``)."""
+    redacted = redact(uri)
+    if redacted == uri:
+        return False
+    if _userinfo(uri) != _userinfo(redacted):
+        return True
+    return _query_keys(uri) != _query_keys(redacted)
+
+
+def recorded_uri(uri: str) -> str:
+    """What goes into a manifest: ``uri`` as given, or redacted when it carries credentials."""
+    return redact(uri) if has_credentials(uri) else uri
+
+
+def _userinfo(uri: str) -> str:
+    _, rest = split_scheme(uri)
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return authority.rpartition("@")[0]
+
+
+def _query_keys(uri: str) -> list[str]:
+    query = uri.split("?", 1)[1].split("#", 1)[0] if "?" in uri else ""
+    return sorted(k for k, _ in parse_qsl(query, keep_blank_values=True))
 
 
 def withheld_userinfo(uri: str) -> bool:
