@@ -80,12 +80,11 @@ from .client import (
 from .headers import (
     content_range,
     digests,
-    http_date_from_iso,
-    if_match_value,
-    is_weak,
     iso_from_http_date,
-    opaque,
     parse_etag,
+    preconditions,
+    same_object,
+    validators,
 )
 
 __all__ = ["HttpDriver"]
@@ -285,14 +284,14 @@ class HttpDriver(Driver):
     def _read_once(self, obj: RemoteObject, uri: str, kinds: tuple[str, ...]) -> tuple[dict[str, str], int]:
         """Stream the whole object once through the hashers, conditioned on what
         the HEAD saw, so the digests describe the recorded ETag / size."""
-        headers = _conditions(obj.checksums.get("etag"), obj.last_modified)
+        headers = preconditions(obj.checksums.get("etag"), obj.last_modified)
         hasher = MultiHasher(kinds)
         size = 0
         with self.translating(uri):
             resp = self.client().request("GET", uri, headers)
             try:
                 error = self._status_error(resp, uri)
-                if isinstance(error, DriftError) or (error is None and not _same_object(resp, obj)):
+                if isinstance(error, DriftError) or (error is None and not same_object(resp.status, resp.headers, obj)):
                     raise DriftError(f"{redact(uri)} changed while it was being read; log it again")
                 if error is not None:
                     raise error
@@ -323,7 +322,7 @@ class HttpDriver(Driver):
         assert asset.uri is not None
         uri = asset.uri
         etag = asset.checksums.get("etag")
-        headers = {"Range": f"bytes={start}-{end - 1}", **_conditions(etag, asset.last_modified)}
+        headers = {"Range": f"bytes={start}-{end - 1}", **preconditions(etag, asset.last_modified)}
         with self.translating(uri, asset=asset):
             # One try: tether's downloader retries transient errors itself.
             resp = self.client().request("GET", uri, headers, attempts=1)
@@ -332,9 +331,9 @@ class HttpDriver(Driver):
                 if error is not None:
                     raise error
                 where = _where(uri, asset)
-                if not _same_object(resp, asset):
+                if not same_object(resp.status, resp.headers, asset):
                     raise DriftError(f"{where} changed since it was logged (the server now reports "
-                                     f"{_validators(resp)}) and HTTP keeps no old versions")
+                                     f"{validators(resp.headers)}) and HTTP keeps no old versions")
                 if resp.status == 206:
                     found = content_range(resp.headers.get("Content-Range"))
                     if found is None or found[0] > start:
@@ -372,42 +371,6 @@ class HttpDriver(Driver):
     def list_names(self, uri: str) -> list[str]:
         raise InvalidURIError(f"{redact(uri)!r}: HTTP has no listing, so tether cannot list names there "
                               f"(a catalog cannot live on {self.scheme}://: tether-http is read-only)")
-
-
-def _conditions(etag: str | None, last_modified: str | None) -> dict[str, str]:
-    """The precondition pinning the recorded bytes: a strong ETag, else the date."""
-    if etag and not is_weak(etag):
-        return {"If-Match": if_match_value(etag)}
-    date = http_date_from_iso(last_modified)
-    return {"If-Unmodified-Since": date} if date else {}
-
-
-def _same_object(resp: urllib3.BaseHTTPResponse, recorded: RemoteObject | Asset) -> bool:
-    """False when the response itself says the object is not the recorded one:
-    another ETag (weak comparison), else another Last-Modified, or another total size."""
-    headers = resp.headers
-    etag = recorded.checksums.get("etag")
-    got_etag = parse_etag(headers.get("ETag"))
-    if etag and got_etag:
-        if opaque(etag) != opaque(got_etag):
-            return False
-    elif recorded.last_modified:
-        got = iso_from_http_date(headers.get("Last-Modified"))
-        if got and got != recorded.last_modified:
-            return False
-    if resp.status == 206:
-        found = content_range(headers.get("Content-Range"))
-        total = found[2] if found else None
-    else:
-        length = (headers.get("Content-Length") or "").strip()
-        total = int(length) if length.isdigit() else None
-    return total is None or recorded.size is None or recorded.size < 0 or total == recorded.size
-
-
-def _validators(resp: urllib3.BaseHTTPResponse) -> str:
-    h = resp.headers
-    return (f"ETag {h.get('ETag')}, Last-Modified {h.get('Last-Modified')}, "
-            f"size {h.get('Content-Range') or h.get('Content-Length')}")
 
 
 @hookimpl

@@ -19,6 +19,7 @@ import datetime as _dt
 import email.utils
 import re
 from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 # Algorithm names (RFC 9530 registry, RFC 3230 tokens, x-goog-hash) -> tether kind,
 # with the digest's length in bytes: a value of another length is not that digest.
@@ -31,6 +32,19 @@ _ALGORITHMS: dict[str, tuple[str, int]] = {
 }
 _HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
 _SF_MEMBER_RE = re.compile(r"^\s*([a-z*][a-z0-9_.*-]*)\s*=\s*:([A-Za-z0-9+/=]*):")
+
+
+class Recorded(Protocol):
+    """What tether recorded about an object (a ``RemoteObject`` or an ``Asset``)."""
+
+    @property
+    def checksums(self) -> Mapping[str, str]: ...
+    @property
+    def size(self) -> int | None: ...
+    @property
+    def last_modified(self) -> str | None: ...
+
+
 _RANGE_RE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 
 
@@ -100,6 +114,45 @@ def content_range(value: str | None) -> tuple[int, int, int | None] | None:
         return None
     total = None if m.group(3) == "*" else int(m.group(3))
     return int(m.group(1)), int(m.group(2)) + 1, total
+
+
+# ----------------------------------------------------------- the recorded object
+def preconditions(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    """The request header pinning the recorded bytes: ``If-Match`` on a strong
+    ETag, else ``If-Unmodified-Since`` on the date (weak tags are not allowed in
+    ``If-Match``, RFC 9110 §13.1.1); nothing when neither was recorded."""
+    if etag and not is_weak(etag):
+        return {"If-Match": if_match_value(etag)}
+    date = http_date_from_iso(last_modified)
+    return {"If-Unmodified-Since": date} if date else {}
+
+
+def same_object(status: int, headers: Mapping[str, str], recorded: Recorded) -> bool:
+    """False when a response itself says its object is not the recorded one:
+    another ETag (weak comparison), else another Last-Modified, or another total
+    size. For servers and caches that ignore preconditions."""
+    etag = recorded.checksums.get("etag")
+    got_etag = parse_etag(headers.get("ETag"))
+    if etag and got_etag:
+        if opaque(etag) != opaque(got_etag):
+            return False
+    elif recorded.last_modified:
+        got = iso_from_http_date(headers.get("Last-Modified"))
+        if got and got != recorded.last_modified:
+            return False
+    if status == 206:
+        found = content_range(headers.get("Content-Range"))
+        total = found[2] if found else None
+    else:
+        length = (headers.get("Content-Length") or "").strip()
+        total = int(length) if length.isdigit() else None
+    return total is None or recorded.size is None or recorded.size < 0 or total == recorded.size
+
+
+def validators(headers: Mapping[str, str]) -> str:
+    """The response's validators, for a drift message."""
+    return (f"ETag {headers.get('ETag')}, Last-Modified {headers.get('Last-Modified')}, "
+            f"size {headers.get('Content-Range') or headers.get('Content-Length')}")
 
 
 # ------------------------------------------------------------------------ digests
