@@ -229,6 +229,8 @@ class HttpContract(DriverContract):
         assert self.server.count("GET", "/del/gone") == 1, "a 404 must not be retried"
         assert (tmp_path / "out" / "keep").read_bytes() == b"k"
         assert not (tmp_path / "out" / "gone").exists()
+        with pytest.raises(ObjectNotFoundError, match="asset 'gone'"):
+            driver.read_range(v.asset("gone"), 0, 1)
 
     def test_http_status_reports_drift(self, driver: Driver, base_uri: str, catalog: Catalog) -> None:
         self.tree(driver, base_uri, {"st/same": b"s", "st/mod": b"m", "st/del": b"d"})
