@@ -30,7 +30,9 @@ def test_install_hint_for_known_scheme_without_driver() -> None:
         reg.driver_for("gs")
 
 
-def test_unknown_scheme_becomes_link_only_with_warning(recwarn: pytest.WarningsRecorder) -> None:
+def test_unknown_scheme_becomes_link_only_with_warning(recwarn: pytest.WarningsRecorder, site_dir: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TETHER_DISABLE_PLUGINS", "http")  # https:// as it is without tether-http
     art = tether.Artifact("links")
     (asset,) = art.add_remote("ftp://files.example.com/pub/data.tar")
     assert asset.synced is False and asset.link == "ftp://files.example.com/pub/data.tar"
@@ -40,7 +42,9 @@ def test_unknown_scheme_becomes_link_only_with_warning(recwarn: pytest.WarningsR
         tether.Artifact("strict", strict=True).add_remote("https://example.com/x.csv")
 
 
-def test_link_only_assets_are_skipped_and_reported_on_download(tmp_path: Path) -> None:
+def test_link_only_assets_are_skipped_and_reported_on_download(tmp_path: Path, site_dir: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TETHER_DISABLE_PLUGINS", "http")  # https:// as it is without tether-http
     src = tmp_path / "f.txt"
     src.write_bytes(b"real")
     art = tether.Artifact("mixed")
