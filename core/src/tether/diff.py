@@ -20,13 +20,14 @@ same content, the one with the same file name is preferred, then the first.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .models import Asset
+from .nogc import gc_paused
 
 if TYPE_CHECKING:
     from .catalog.version import ArtifactVersion
@@ -218,13 +219,14 @@ def changed_fields(old: Asset, new: Asset) -> tuple[str, ...]:
 def sorted_under(assets: Sequence[Asset], prefix: str | None) -> Sequence[Asset]:
     """``assets`` in path order, cut to ``prefix``. tether writes manifests
     sorted, so this is a linear check; a hand-written manifest is sorted here."""
-    if any(_path(assets[i]) > _path(assets[i + 1]) for i in range(len(assets) - 1)):
+    paths = list(map(_path, assets))
+    if paths != sorted(paths):  # C-speed on sorted input: one comparison per neighbour
         assets = sorted(assets, key=_path)
     if not prefix:
         return assets
-    paths = _PathView(assets)
-    lo = bisect.bisect_left(paths, prefix)
-    hi = bisect.bisect_left(paths, prefix + "\U0010ffff", lo)
+    view = _PathView(assets)
+    lo = bisect.bisect_left(view, prefix)
+    hi = bisect.bisect_left(view, prefix + "\U0010ffff", lo)
     return assets[lo:hi]
 
 
@@ -241,17 +243,15 @@ class _PathView(Sequence[str]):
         return self.key(self.items[i])
 
 
-def _content_keys(a: Asset) -> Iterator[tuple[str, Any]]:
+def _content_keys(a: Asset) -> list[tuple[str, Any]]:
     """What identifies an asset's content, strongest first (see the module docstring)."""
     if not a.synced:
-        yield "link", a.link
-        return
-    for kind in RENAME_KINDS:
-        value = a.checksums.get(kind)
-        if value:
-            yield kind, (value, a.size)
+        return [("link", a.link)]
+    sums, size = a.checksums, a.size
+    keys: list[tuple[str, Any]] = [(k, (sums[k], size)) for k in RENAME_KINDS if k in sums]
     if a.version_id:
-        yield "uri", (a.uri, a.version_id)
+        keys.append(("uri", (a.uri, a.version_id)))
+    return keys
 
 
 def _pair_renames(removed: list[Asset], added: list[Asset]) -> tuple[list[Renamed], list[Asset], list[Asset]]:
@@ -341,7 +341,9 @@ def _metadata_diff(old: Mapping[str, Any], new: Mapping[str, Any],
 
 def diff_versions(a: ArtifactVersion, b: ArtifactVersion, *, prefix: str | None = None) -> VersionDiff:
     """``b`` compared with ``a``: what a user moving from ``a`` to ``b`` gets."""
-    added, removed, modified, renamed, unchanged, by_folder = diff_assets(a.assets, b.assets, prefix=prefix)
+    old, new = a.assets, b.assets  # read (parsed) first: the pause below covers only the diff
+    with gc_paused():  # tens of thousands of acyclic objects (see tether.nogc)
+        added, removed, modified, renamed, unchanged, by_folder = diff_assets(old, new, prefix=prefix)
     m_added, m_removed, m_changed = _metadata_diff(a.metadata, b.metadata)
     return VersionDiff(
         a=a.ref, b=b.ref, added=tuple(added), removed=tuple(removed), modified=tuple(modified),

@@ -67,7 +67,7 @@ def make_env() -> jinja2.Environment:
     env.filters.update(human=human_size, href=present.href, redact=present.redact, shown=present.shown_value,
                        pinned=present.pinned_uri, strength=present.strength, folder=folder_of)
     env.globals.update(qs=lambda **kw: "?" + urlencode({k: v for k, v in kw.items() if v not in (None, "")}),
-                       version=__version__, kinds=CHANGE_KINDS, group_by_folder=views.group_by_folder)
+                       tether_version=__version__, kinds=CHANGE_KINDS, group_by_folder=views.group_by_folder)
     return env
 
 

@@ -23,13 +23,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import attrs
+
 from ..artifact import check_name
 from ..catalog import ArtifactVersion, Catalog
 from ..catalog.refs import is_name, parse_ref, version_number
 from ..diff import VersionDiff, diff_versions, page, sorted_under
 from ..errors import TetherError, UnknownAliasError, UnknownArtifactError, UnknownVersionError
 from ..models import Asset
-from . import present
+from . import present, stream
 
 HEADER_BYTES = 64 * 1024
 _ASSETS_MARK = b',"assets":['
@@ -42,6 +44,10 @@ class LRU:
 
     def __init__(self, size: int) -> None:
         self.size, self.items, self.lock = size, OrderedDict[Any, Any](), threading.Lock()
+
+    def peek(self, key: Any) -> Any:
+        with self.lock:
+            return self.items.get(key)
 
     def get(self, key: Any, make: Callable[[], T]) -> T:
         with self.lock:
@@ -200,6 +206,34 @@ class Reader:
         """``name:3`` / ``name@alias`` / ``name`` as (name, number)."""
         name, version, alias = parse_ref(ref.strip())
         return name, self.number(name, alias if alias is not None else str(version or "latest"))
+
+    def version_page(self, name: str, number: int, *, after: str = "", prefix: str = "",
+                     limit: int = 100) -> dict[str, Any]:
+        """A version's facts and one page of its assets. From the cached
+        version when there is one; else straight from the manifest text
+        (:mod:`.stream`), so the first page of 100,000 assets never parses them all."""
+        cat = self.catalog
+        claim = cat._read_claim(name, number)
+        aliases = tuple(sorted(a for a, n in cat.aliases(name).items() if n == number))
+        tags = tuple(cat.tags(name, number))
+        cached = self.versions.peek((self.root, name, number, claim.get("manifest")))
+        got = None
+        if cached is None:
+            data = stream.verified_bytes(cat, name, number, claim)
+            got = stream.page_of(data, where=f"{name}:v{number}", asset_count=claim.get("asset_count"),
+                                 after=after or None, prefix=prefix or None, limit=limit)
+        if got is None:  # cached, or a layout only the whole parse reads
+            full = self.version(name, number)
+            rows, nxt, matching = self.assets_page(full, after=after, prefix=prefix, limit=limit)
+            v = attrs.evolve(full, aliases=aliases, tags=tags)
+            return {"version": v, "assets": rows, "next": nxt, "matching": matching,
+                    "asset_count": len(full.assets), "total_size": full.total_size}
+        h = got.header
+        v = ArtifactVersion(name=name, version=number, type=h["type"], created_at=h["created_at"],
+                            digest=h["digest"], metadata=h["metadata"], aliases=aliases, tags=tags, catalog=cat,
+                            manifest_reader=lambda: cat._read_manifest(name, number, claim))
+        return {"version": v, "assets": list(got.rows), "next": got.next, "matching": got.matching,
+                "asset_count": got.asset_count, "total_size": claim.get("total_size", 0)}
 
     def version(self, name: str, number: int) -> ArtifactVersion:
         """Version ``number`` with its assets in path order, from the cache when

@@ -76,22 +76,27 @@ def _version(reader: Reader, params: Mapping[str, str]) -> ArtifactVersion:
     return reader.version(name, reader.number(name, params["ref"]))
 
 
-def _version_head(reader: Reader, v: ArtifactVersion) -> dict[str, Any]:
+def _version_head(reader: Reader, v: ArtifactVersion, asset_count: int | None = None,
+                  total_size: int | None = None) -> dict[str, Any]:
     given = reader.root_given
     return {"version": v, "name": v.name, "number": v.version, "ref": v.ref, "type": v.type,
             "created_at": v.created_at, "digest": v.digest, "aliases": list(v.aliases), "tags": list(v.tags),
-            "metadata": dict(v.metadata), "asset_count": len(v.assets), "total_size": v.total_size,
+            "metadata": dict(v.metadata),
+            "asset_count": len(v.assets) if asset_count is None else asset_count,
+            "total_size": v.total_size if total_size is None else total_size,
             "download_command": present.command(given and reader.root, v.ref)}
 
 
 @page("/a/{name}/v/{ref}", "version.html", "version")
 def version(reader: Reader, params: Mapping[str, str], query: Mapping[str, str]) -> dict[str, Any]:
-    v = _version(reader, params)
-    prefix = query.get("prefix", "")
-    rows, nxt, count = reader.assets_page(v, after=query.get("after", ""), prefix=prefix,
-                                          limit=_int(query, "limit", PAGE_SIZE))
-    return {**_version_head(reader, v), "prefix": prefix, "after": query.get("after", ""), "assets": rows,
-            "matching": count, "next": nxt, "sections": sections.load_all(reader.catalog, v)}
+    name = params["name"]
+    number = reader.number(name, params["ref"])
+    prefix, after = query.get("prefix", ""), query.get("after", "")
+    got = reader.version_page(name, number, after=after, prefix=prefix, limit=_int(query, "limit", PAGE_SIZE))
+    v = got["version"]
+    return {**_version_head(reader, v, got["asset_count"], got["total_size"]), "prefix": prefix, "after": after,
+            "assets": got["assets"], "matching": got["matching"], "next": got["next"],
+            "sections": sections.load_all(reader.catalog, v)}
 
 
 @page("/a/{name}/v/{ref}/folders", "folders.html", "folders")
