@@ -29,12 +29,23 @@ from ..uris import split_scheme
 _HTTP_RE = re.compile(r"https?://[^\s\x00-\x1f\x7f]+", re.IGNORECASE)
 MAX_SHOWN = 2000
 
-__all__ = ["asset_json", "command", "href", "human_size", "message", "pinned_uri", "redact", "shown_value",
+__all__ = ["asset_json", "command", "href", "human_size", "message", "pinned_uri", "redact", "redact_deep", "shown_value",
            "strength"]
 
 
 def redact(uri: str | None) -> str:
     return "" if uri is None else _redact(uri)
+
+
+def redact_deep(value: Any) -> Any:
+    """Metadata with every string that is a URI redacted, keys and nesting kept."""
+    if isinstance(value, str):
+        return _redact(value) if split_scheme(value)[0] else value
+    if isinstance(value, dict):
+        return {k: redact_deep(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_deep(v) for v in value]
+    return value
 
 
 def href(value: object) -> str | None:
@@ -98,4 +109,4 @@ def asset_json(a: Asset) -> dict[str, Any]:
     return {"path": a.logical_path, "size": a.size, "synced": a.synced, "uri": redact(a.uri),
             "pinned_uri": pinned_uri(a), "link": None if a.synced else redact(a.link),
             "checksums": dict(a.checksums), "version_id": a.version_id, "strength": strength(a),
-            "last_modified": a.last_modified, "metadata": dict(a.metadata)}
+            "last_modified": a.last_modified, "metadata": redact_deep(dict(a.metadata))}

@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-from ..errors import ManifestError
+from ..errors import ManifestError, ObjectNotFoundError
 from ..models import MAX_LINE, Asset, _check_header, _RowReader, manifest_budget
 from ..uris import redact
 
@@ -44,7 +44,10 @@ def verified_bytes(catalog: Any, name: str, number: int, claim: dict[str, Any]) 
     """The manifest a claim names, checked against its content address."""
     rel = str(claim.get("manifest"))
     uri = catalog._uri("artifacts", name, rel)
-    data: bytes = catalog._driver.read_bytes(uri)
+    try:
+        data: bytes = catalog._driver.read_bytes(uri)
+    except ObjectNotFoundError:
+        raise ManifestError(f"{name}:v{number}: manifest {redact(uri)} is missing") from None
     if hashlib.sha256(data).hexdigest() != rel.split("/")[-1].split(".")[0]:
         raise ManifestError(f"{name}:v{number}: manifest {redact(uri)} does not match its checksum")
     return data

@@ -81,7 +81,7 @@ def _version_head(reader: Reader, v: ArtifactVersion, asset_count: int | None = 
     given = reader.root_given
     return {"version": v, "name": v.name, "number": v.version, "ref": v.ref, "type": v.type,
             "created_at": v.created_at, "digest": v.digest, "aliases": list(v.aliases), "tags": list(v.tags),
-            "metadata": dict(v.metadata),
+            "metadata": present.redact_deep(dict(v.metadata)),
             "asset_count": len(v.assets) if asset_count is None else asset_count,
             "total_size": v.total_size if total_size is None else total_size,
             "download_command": present.command(given and reader.root, v.ref)}
@@ -157,7 +157,9 @@ def jsonable(value: Any) -> Any:
         return {"old_path": value.old_path, "new_path": value.new_path, "by": value.by,
                 "asset": present.asset_json(value.new)}
     if isinstance(value, VersionDiff):
-        return value.to_dict(assets=False)
+        doc = value.to_dict(assets=False)
+        doc["metadata"] = present.redact_deep(doc["metadata"])
+        return doc
     if isinstance(value, ArtifactVersion):
         return None  # its fields are in the page data already
     if isinstance(value, dict):
