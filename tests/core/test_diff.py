@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
 import tether
+from click.testing import CliRunner
 from tether.cli import cli
 from tether.diff import diff_assets, page
 from tether.models import Asset
@@ -94,7 +93,7 @@ def test_renames_by_uri_and_version_by_link_and_ambiguous_content_prefers_the_sa
            _asset("moved/b.bin", size=3, checksums={"md5": "m"}),
            Asset(logical_path="l/new", link="https://h/x", synced=False),
            _asset("crc/other", size=4, checksums={"crc32c": "abcd"})]
-    added, removed, modified, renamed, unchanged, _ = diff_assets(old, new)
+    added, removed, _, renamed, _, _ = diff_assets(old, new)
     assert {(r.old_path, r.new_path, r.by) for r in renamed} == {
         ("x/1", "y/1", "uri"), ("dup/b.bin", "moved/b.bin", "md5"), ("l/old", "l/new", "link")}
     # a 32-bit CRC alone is not proof of the same content
@@ -113,7 +112,7 @@ def test_unsorted_input_is_sorted_and_version_id_or_metadata_changes_are_modific
 def test_keyset_page_continues_after_the_last_path() -> None:
     items = [_asset(f"p/{i:03d}") for i in range(25)]
     first, nxt = page(items, None, 10)
-    assert [a.logical_path for a in first][0] == "p/000" and nxt == "p/009"
+    assert first[0].logical_path == "p/000" and nxt == "p/009"
     second, nxt = page(items, nxt, 10)
     assert second[0].logical_path == "p/010"
     last, nxt = page(items, "p/019", 10)
@@ -122,7 +121,7 @@ def test_keyset_page_continues_after_the_last_path() -> None:
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tether.cli", *args], capture_output=True, text=True,
-                          env=os.environ.copy(), timeout=120)
+                          env=os.environ.copy(), timeout=120, check=False)
 
 
 def test_cli_diff_summary_first_then_lists_and_exit_codes(two_versions: tether.Catalog) -> None:

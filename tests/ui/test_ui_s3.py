@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import tether
 
 from ..s3.conftest import moto_server, s3_client, versioned_bucket  # noqa: F401  (fixtures)

@@ -11,10 +11,9 @@ import warnings
 from pathlib import Path
 
 import pytest
+import tether
 from click.testing import CliRunner
 from starlette.testclient import TestClient
-
-import tether
 from tether.cli import cli
 from tether.ui.app import create_app
 
@@ -38,7 +37,7 @@ def test_artifacts_page_lists_and_filters(client: TestClient) -> None:
     assert rows["images"]["latest"] == 3 and rows["images"]["aliases"] == {"candidate": 2, "production": 3}
     assert rows["images"]["type"] == "dataset" and rows["labels"]["type"] == "table"
     assert rows["many"]["asset_count"] == 2_500 - 250 + 25
-    names = lambda **q: [r["name"] for r in client.get("/api/artifacts", params=q).json()["artifacts"]]  # noqa: E731
+    names = lambda **q: [r["name"] for r in client.get("/api/artifacts", params=q).json()["artifacts"]]
     assert names(q="ima") == ["images"]
     assert names(type="table") == ["labels"]
     assert names(tag="cleaned") == ["images"]  # a tag of an older version counts
@@ -147,7 +146,7 @@ def test_hostile_names_metadata_and_links_are_escaped(client: TestClient) -> Non
         html = r.text
         assert "<script>window" not in html and "<img src=x" not in html, url
         assert 'onmouseover="window' not in html, url
-        assert not re.search(r'href\s*=\s*"\s*(javascript|data):', html, re.I), url
+        assert not re.search(r'href\s*=\s*"\s*(javascript|data):', html, re.IGNORECASE), url
         assert len(re.findall(r"<script\b", html)) == 1  # only the page's own copy.js
         csp = r.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
@@ -217,7 +216,7 @@ def test_import_tether_does_not_import_the_web_stack() -> None:
 
 def test_ui_command_binds_loopback_by_default_and_warns_for_another_host(monkeypatch: pytest.MonkeyPatch,
                                                                         ui_catalog: str) -> None:
-    import tether.ui.server as server
+    from tether.ui import server
 
     calls: list[tuple[str, int]] = []
     monkeypatch.setattr(server, "serve", lambda root, host, port, **kw: calls.append((host, port)))

@@ -239,7 +239,7 @@ class _PathView(Sequence[str]):
     def __len__(self) -> int:
         return len(self.items)
 
-    def __getitem__(self, i):  # type: ignore[no-untyped-def,override]
+    def __getitem__(self, i):  # type: ignore[no-untyped-def]
         return self.key(self.items[i])
 
 

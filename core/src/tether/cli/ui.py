@@ -23,10 +23,11 @@ def ui(ctx: click.Context, catalog_opt: str | None, host: str, port: int, open_b
     Prints the page's URL and serves until Ctrl-C. Listens on 127.0.0.1 unless
     --host says otherwise. Needs the ui extra: pip install "tether[ui]"."""
     try:
-        from ..ui.server import is_loopback, serve
         import jinja2  # noqa: F401
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
+
+        from ..ui.server import is_loopback, serve
     except ImportError as exc:
         raise click.ClickException(f"tether ui needs the ui extra ({exc.name} is missing): "
                                    'pip install "tether[ui]"') from None

@@ -33,8 +33,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..diff import CHANGE_KINDS, folder_of, human_size
-from ..errors import InvalidArgumentError, InvalidNameError, TetherError, UnknownArtifactError, \
-    UnknownVersionError
+from ..errors import (
+    InvalidArgumentError,
+    InvalidNameError,
+    TetherError,
+    UnknownArtifactError,
+    UnknownVersionError,
+)
 from . import present, views
 from .reader import Reader
 

@@ -134,8 +134,13 @@ class Reader:
         """Whether any version of ``name`` carries ``tag``: one listing of the
         versions that have tags, then one per such version."""
         cat = self.catalog
-        tagged = cat._driver.list_names(cat._uri("artifacts", name, "tags"))
-        return any(tag in cat.tags(name, v) for v in tagged if v.isdigit())
+        return any(tag in cat.tags(name, v) for v in self.tagged_versions(name))
+
+    def tagged_versions(self, name: str) -> list[str]:
+        """The versions of ``name`` that have a tag folder: one listing."""
+        cat = self.catalog
+        names: list[str] = list(cat._driver.list_names(cat._uri("artifacts", name, "tags")))
+        return [v for v in names if v.isdigit()]
 
     def artifacts(self, *, q: str = "", type_: str = "", tag: str = "", after: str = "",
                   limit: int = 100) -> dict[str, Any]:
@@ -164,7 +169,7 @@ class Reader:
             raise UnknownArtifactError(f"no artifact named {name!r} in {cat!r}")
         shown = [n for n in numbers if before is None or n < before][-limit:][::-1]
         aliases = cat.aliases(name)
-        tagged = {v for v in cat._driver.list_names(cat._uri("artifacts", name, "tags")) if v.isdigit()}
+        tagged = set(self.tagged_versions(name))
 
         def row(n: int) -> dict[str, Any]:
             out: dict[str, Any] = {"version": n, "aliases": sorted(a for a, v in aliases.items() if v == n),

@@ -105,7 +105,7 @@ def page_of(data: bytes, *, where: str, asset_count: object, after: str | None, 
             continue
         if len(rows) < limit:
             try:
-                row = json.loads(line[:-1] if line.endswith(",") else line)
+                row = json.loads(line.removesuffix(","))
             except (ValueError, RecursionError):
                 return None
             rows.append(reader.asset(row, i))

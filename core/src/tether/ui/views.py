@@ -14,7 +14,8 @@ from typing import Any
 import attrs
 
 from ..catalog import ArtifactVersion
-from ..diff import CHANGE_KINDS, Modified, Renamed, VersionDiff, folder_of, page as keyset_page
+from ..diff import CHANGE_KINDS, Modified, Renamed, VersionDiff, folder_of
+from ..diff import page as keyset_page
 from ..errors import InvalidArgumentError
 from ..models import Asset
 from . import present, sections
@@ -50,9 +51,9 @@ def _int(query: Mapping[str, str], key: str, default: int, lo: int = 1, hi: int 
     if raw in (None, ""):
         return default
     try:
-        value = int(raw)  # type: ignore[arg-type]
+        value = int(raw)
     except ValueError:
-        raise InvalidArgumentError(f"{key} must be a number, not {raw[:40]!r}") from None  # type: ignore[index]
+        raise InvalidArgumentError(f"{key} must be a number, not {raw[:40]!r}") from None
     if not lo <= value <= hi:
         raise InvalidArgumentError(f"{key} must be between {lo} and {hi}")
     return value
