@@ -6,10 +6,12 @@ the web stack import it themselves:
 
 * :mod:`.reader`   – what the pages show, read from the catalog (no web code):
   claims, aliases, tags, manifest headers, cached versions and diffs
+* :mod:`.stream`   – one page of a version's assets straight from its manifest text
 * :mod:`.present`  – turning catalog values into safe display values (sizes,
   redacted links, clickable only when http(s), pinned URIs, checksum strength)
+* :mod:`.views`    – the pages, each a function from request parameters to data,
+  served as HTML (``templates/``) and as JSON under ``/api``
 * :mod:`.sections` – extra sections of the version page (where runs/lineage plug in)
-* :mod:`.pages`    – the HTML routes; :mod:`.api` – the same data as JSON
 * :mod:`.app`      – the Starlette application: routes, errors, security headers
 * :mod:`.server`   – binding a socket and serving it with uvicorn
 
