@@ -41,11 +41,11 @@ from tests.servers import environ, start_fake_gcs, start_moto  # noqa: E402
 MiB = 1024 * 1024
 SIZES = {
     "tiny": dict(resolve=300, resolve_gcs=100, small=100, large=8 * MiB, local_files=200,
-                 local_bytes=20 * MiB, catalog=2_000, reps=1),
+                 local_bytes=20 * MiB, catalog=2_000, diff=2_000, reps=1),
     "smoke": dict(resolve=2_000, resolve_gcs=500, small=500, large=256 * MiB, local_files=2_500,
-                  local_bytes=256 * MiB, catalog=20_000, reps=3),
+                  local_bytes=256 * MiB, catalog=20_000, diff=20_000, reps=3),
     "full": dict(resolve=10_000, resolve_gcs=2_000, small=2_000, large=1024 * MiB, local_files=20_000,
-                 local_bytes=2048 * MiB, catalog=100_000, reps=3),
+                 local_bytes=2048 * MiB, catalog=100_000, diff=100_000, reps=3),
 }
 
 
@@ -428,6 +428,54 @@ def scenario_catalog(ctx: dict) -> dict:
                 {"tether": med(logs, "log_s") + med(reads, "read_s")}, notes)
 
 
+DIFF_CHILD = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[2])
+import tether
+from tests.ui.catalogs import big
+n = int(sys.argv[1])
+big(tether.Catalog().root, n)  # huge:1 and huge:2: 10% removed, 1 in 7 changed, 1% added
+cat = tether.Catalog()
+out = {"read_s": [], "diff_s": [], "page_s": []}
+for _ in range(int(sys.argv[3])):
+    t0 = time.perf_counter()
+    a, b = cat.get("huge:1"), cat.get("huge:2")
+    t1 = time.perf_counter()
+    d = a.diff(b)
+    t2 = time.perf_counter()
+    out["read_s"].append(t1 - t0)
+    out["diff_s"].append(t2 - t1)
+    out["counts"] = d.counts()
+try:  # the ui's first page of the version, from a cold server (the ui extra installed)
+    from starlette.testclient import TestClient
+    from tether.ui.app import create_app
+    for _ in range(int(sys.argv[3])):
+        client = TestClient(create_app(cat.root))
+        t = time.perf_counter()
+        assert client.get("/a/huge/v/1").status_code == 200
+        out["page_s"].append(time.perf_counter() - t)
+except ImportError:
+    out["page_s"] = None
+print(json.dumps(out))
+"""
+
+
+def scenario_diff(ctx: dict) -> dict:
+    """Diff two versions of n assets (a merge pass over both sorted manifests),
+    against reading the two manifests it needs; and the ui's first page of one."""
+    n = ctx["size"]["diff"]
+    with environ(TETHER_HOME=str(ctx["home"] / f"diff-{uuid.uuid4().hex}")):
+        r = subprocess.run([sys.executable, "-c", DIFF_CHILD, str(n), str(ROOT), str(ctx["reps"])],
+                           capture_output=True, text=True, check=True)
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    read, diff = statistics.median(out["read_s"]), statistics.median(out["diff_s"])
+    notes: dict[str, object] = {"changes": out["counts"], "diff / read ratio": round(diff / read, 3)}
+    if out["page_s"]:
+        notes["ui first page of a version, cold server (s)"] = round(statistics.median(out["page_s"]), 3)
+    return show(f"diff: two versions of {n} assets, against reading their two manifests",
+                {"tether": diff, "read the two manifests (Catalog.get x2)": read}, notes)
+
+
 def scenario_import(ctx: dict) -> dict:
     def import_us(mod: str) -> int:
         err = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {mod}"],
@@ -451,6 +499,7 @@ SCENARIOS = {
     "large": lambda ctx: [scenario_large(ctx)],
     "local": lambda ctx: [scenario_local(ctx)],
     "catalog": lambda ctx: [scenario_catalog(ctx)],
+    "diff": lambda ctx: [scenario_diff(ctx)],
     "import": lambda ctx: [scenario_import(ctx)],
 }
 

@@ -35,7 +35,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import config
 from ..artifact import Artifact, check_artifact, check_name
@@ -58,6 +58,9 @@ from .claims import is_ours, load_json, make_claim, new_log_id, parse_claim
 from .refs import TAG_RE, check_tag, is_name, names, parse_ref, version_number
 from .uploads import upload_pending
 from .version import ArtifactVersion, VersionInfo
+
+if TYPE_CHECKING:
+    from ..diff import VersionDiff
 
 COMPRESS_OVER_ASSETS = 1000
 _VERSION_FILE_RE = re.compile(r"^(\d{10})\.json$")
@@ -340,6 +343,14 @@ class Catalog:
         number = version_number(version)
         for t in tags:
             self._driver.delete(self._uri("artifacts", name, "tags", str(number), t))
+
+    def diff(self, a: str | ArtifactVersion, b: str | ArtifactVersion, *,
+             prefix: str | None = None) -> VersionDiff:
+        """``catalog.diff("ds:3", "ds@prod")``: what changed from ``a`` to ``b``
+        (references as :meth:`get` takes them, or versions); see :mod:`tether.diff`."""
+        old = self.get(a) if isinstance(a, str) else a
+        new = self.get(b) if isinstance(b, str) else b
+        return old.diff(new, prefix=prefix)
 
     def _missing(self, name: str, number: int) -> None:
         if not self._version_numbers(name):

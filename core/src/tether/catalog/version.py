@@ -16,6 +16,7 @@ from ..uris import redact
 from .status import StatusResult, status_of
 
 if TYPE_CHECKING:
+    from ..diff import VersionDiff
     from .core import Catalog
 
 
@@ -132,3 +133,11 @@ class ArtifactVersion:
         """Compare the recorded assets with the store now: one listing per source."""
         check_sources_allowed(self.assets, self.catalog, self.ref)
         return status_of(self.assets)
+
+    def diff(self, other: ArtifactVersion, *, prefix: str | None = None) -> VersionDiff:
+        """What changed from this version to ``other``: assets added, removed,
+        modified and renamed, metadata keys, per folder (see :mod:`tether.diff`).
+        ``prefix`` keeps only logical paths starting with it."""
+        from ..diff import diff_versions
+
+        return diff_versions(self, other, prefix=prefix)

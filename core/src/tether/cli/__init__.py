@@ -8,6 +8,8 @@ group when imported below.
 
 from __future__ import annotations
 
+from . import diff as _diff  # noqa: F401  (tether diff)
+from . import ui as _ui  # noqa: F401  (tether ui)
 from .main import cli, main
 
 __all__ = ["cli", "main"]
