@@ -21,7 +21,9 @@ credentials in the URI as given; every span they find becomes ``***``:
    unescaped) is malformed for every scheme and is read as a password holding
    ``/``: everything up to the last ``@`` (before any query) is masked. In an
    opaque URI of a scheme with queries (``jdbc:oracle:thin:scott/tiger@host``)
-   everything before the last ``@`` is masked.
+   everything before the last ``@`` is masked. In Hadoop's Azure form
+   (``abfss://container@account.dfs.core.windows.net/``) the part before ``@``
+   is a container name, masked only when it holds a ``:``.
 2. **Parameters.** For schemes with query semantics -- every scheme except the
    object-store and filesystem schemes in :data:`RAW_KEY_SCHEMES`, whose
    ``?``, ``#`` and ``;`` are part of object keys -- the value of every
@@ -50,6 +52,10 @@ SCHEME_NAME_RE = re.compile(r"^[a-z][a-z0-9+.\-]*$")
 RAW_KEY_SCHEMES = frozenset({
     "s3", "s3a", "s3n", "gs", "gcs", "file", "az", "abfs", "abfss", "adl", "hdfs", "memory", "oss",
 })
+
+#: Schemes whose authority is ``container@account`` (Hadoop's Azure form): the
+#: part before ``@`` names a container, and is a credential only with a ``:``.
+CONTAINER_AT_SCHEMES = frozenset({"az", "abfs", "abfss", "wasb", "wasbs"})
 
 MASK = "***"
 
@@ -141,7 +147,7 @@ def secret_spans(uri: str) -> list[tuple[int, int]]:
     raw = scheme in RAW_KEY_SCHEMES
     spans = [] if raw else _param_spans(uri, chain.end())
     user = _userinfo_span(uri, chain.end(), raw)
-    if user:
+    if user and not _names_a_container(uri, scheme, user):
         spans.append(user)
     merged: list[tuple[int, int]] = []
     for s, e in sorted(spans):
@@ -158,7 +164,13 @@ def has_userinfo(uri: str) -> bool:
     chain = _CHAIN_RE.match(uri)
     if scheme is None or chain is None:
         return False
-    return _userinfo_span(uri, chain.end(), scheme in RAW_KEY_SCHEMES) is not None
+    user = _userinfo_span(uri, chain.end(), scheme in RAW_KEY_SCHEMES)
+    return user is not None and not _names_a_container(uri, scheme, user)
+
+
+def _names_a_container(uri: str, scheme: str, span: tuple[int, int]) -> bool:
+    """``abfss://container@account.dfs.core.windows.net/``: not credentials."""
+    return scheme in CONTAINER_AT_SCHEMES and ":" not in uri[span[0]:span[1]]
 
 
 def redact(uri: str) -> str:

@@ -25,17 +25,18 @@ the URI) name the same blobs and are recorded as ``az://``.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+import attrs
 from tether import hookimpl
 from tether.driver import Driver, Resolution, check_cap, folder_prefix, iso_time
 from tether.errors import (
     AccessDeniedError,
     AlreadyExistsError,
+    ChecksumMismatchError,
     ConfigError,
     DriftError,
     InvalidURIError,
@@ -45,6 +46,7 @@ from tether.errors import (
     VersionGoneError,
 )
 from tether.models import Asset, RemoteObject
+from tether.staging import SourceReader
 from tether.uris import redact
 
 __all__ = ["AzureDriver"]
@@ -61,6 +63,7 @@ SECRET_OPTIONS = frozenset({"account_key", "sas_token", "connection_string"})
 _CONTAINER_RE = re.compile(r"\$root|\$web|\$logs|[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 _VERSION_PIN_RE = re.compile(r"^(?P<name>.+)\?versionid=(?P<vid>[0-9A-Za-z:.\-]+)$", re.IGNORECASE)
 _PAGE = 5000  # List Blobs' maximum page
+_BLOCK_SIZE = 8 * 1024 * 1024  # staged block size for uploads
 
 
 def _etag(raw: str | None) -> str | None:
@@ -313,39 +316,55 @@ class AzureDriver(Driver):
 
         return self._run(bucket, go)
 
-    def upload(self, local_path: str, uri: str) -> RemoteObject:
-        """Upload with Content-MD5 set, so listings of uploaded blobs carry a checksum.
+    def upload(self, local_path: str, uri: str, *, sha256: str) -> RemoteObject:
+        """Stage the file as uncommitted blocks, check it, then commit the block list.
 
-        Create-if-absent first: a blob already holding these exact bytes (same
-        size and MD5) is kept, not rewritten, as rsync skips identical files.
-        Rewriting would give it a new ETag and break the pin of whoever recorded
-        the old one (two uploads of one file racing, say)."""
-        from azure.storage.blob import ContentSettings
+        Uncommitted blocks are invisible (Azure drops them after a week), so the
+        blob appears only once :class:`~tether.staging.SourceReader` has
+        confirmed the bytes sent are the hashed file; the commit carries their
+        MD5, so listings of uploaded blobs carry a checksum. The commit is
+        create-if-absent first: a blob already holding these exact bytes is
+        kept, not rewritten, since a rewrite gives it a new ETag and would break
+        the pin of whoever recorded the old one (two logs of one file racing)."""
+        import base64
+
+        from azure.core import MatchConditions
+        from azure.storage.blob import BlobBlock, ContentSettings
 
         bucket, name = self.split(self.path_of(uri))
-        md5, size = hashlib.md5(usedforsecurity=False), 0
-        with open(local_path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                md5.update(chunk)
-                size += len(chunk)
-        settings = ContentSettings(content_md5=bytearray(md5.digest()))
-        for overwrite in (False, True):
-            try:
-                with open(local_path, "rb") as f, self.translating(uri, create=not overwrite):
-                    async def go(cc: Any, kw: dict[str, Any], f: Any = f, overwrite: bool = overwrite) -> None:
-                        await cc.get_blob_client(name).upload_blob(f, overwrite=overwrite, max_concurrency=4,
-                                                                   content_settings=settings, **kw)
+        with SourceReader(local_path, sha256, ("md5",)) as src, self.translating(uri):
+            async def stage(cc: Any, kw: dict[str, Any]) -> list[str]:
+                ids = []
+                for i, chunk in enumerate(src.chunks(_BLOCK_SIZE)):
+                    block_id = base64.b64encode(f"{i:08d}".encode()).decode()
+                    await cc.get_blob_client(name).stage_block(block_id, chunk, **kw)
+                    ids.append(block_id)
+                return ids
 
-                    self._run(bucket, go)
+            ids = self._run(bucket, stage)
+            sums = src.check()  # raises SourceChangedError: nothing was committed
+        settings = ContentSettings(content_md5=bytearray.fromhex(sums["md5"]))
+        for if_absent in (True, False):
+            try:
+                with self.translating(uri, create=if_absent):
+                    async def commit(cc: Any, kw: dict[str, Any], if_absent: bool = if_absent) -> None:
+                        if if_absent:
+                            kw.update(match_condition=MatchConditions.IfMissing)  # If-None-Match: *
+                        await cc.get_blob_client(name).commit_block_list(
+                            [BlobBlock(block_id=b) for b in ids], content_settings=settings, **kw)
+
+                    self._run(bucket, commit)
                 break
             except AlreadyExistsError:
                 existing = self.stat_path(self.path_of(uri))
-                if existing and existing.size == size and existing.checksums.get("md5") == md5.hexdigest():
-                    return existing
+                if existing is not None and self.holds(existing, local_path, sha256=sha256):
+                    return attrs.evolve(existing, checksums={**existing.checksums, "sha256": sha256})
         obj = self.stat_path(self.path_of(uri))
         if obj is None:
             raise ObjectNotFoundError(f"upload to {redact(uri)} left no blob")
-        return obj
+        if obj.checksums.get("md5", sums["md5"]) != sums["md5"]:
+            raise ChecksumMismatchError(f"{redact(uri)}: the store holds other bytes than were sent")
+        return attrs.evolve(obj, checksums={**obj.checksums, "sha256": sha256})
 
     # Errors of every call wrapped in translating() are mapped here.
     translate_error = staticmethod(_translate)
