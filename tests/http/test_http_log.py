@@ -271,7 +271,7 @@ def test_errors_about_signed_urls_carry_no_signature(http_server: LoopbackServer
     with pytest.raises(StorageError) as refused:
         Artifact("x").add_remote(f"http://127.0.0.1:{free_port()}/f?X-Amz-Signature={SIGNATURE}")
     for exc in (missing.value, refused.value):
-        assert SIGNATURE not in str(exc) and "X-Amz-Signature" not in str(exc), str(exc)
+        assert SIGNATURE not in str(exc), str(exc)  # the parameter may be named, its value never
 
 
 def test_options_are_validated_naming_the_nearest(http_server: LoopbackServer, base: str) -> None:

@@ -48,7 +48,6 @@ from urllib.parse import unquote
 
 import attrs
 import urllib3
-
 from tether import Resolution, hookimpl
 from tether.checksums import MultiHasher
 from tether.config import driver_options
@@ -365,7 +364,7 @@ class HttpDriver(Driver):
     def delete(self, uri: str) -> None:
         raise self._read_only(uri, "delete")
 
-    def upload(self, local_path: str, uri: str) -> RemoteObject:
+    def upload(self, local_path: str, uri: str, *, sha256: str) -> RemoteObject:
         raise self._read_only(uri, f"upload {local_path}")
 
     def list_names(self, uri: str) -> list[str]:

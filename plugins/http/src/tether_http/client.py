@@ -16,13 +16,12 @@ import time
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import urllib3
-
 from tether.config import bool_option
 from tether.errors import ConfigError, InvalidURIError
-from tether.uris import redact, split_scheme
+from tether.uris import is_secret_name, redact, secret_spans, split_scheme
 
 #: Options of the ``http`` and ``https`` schemes (``tether.configure("https", ...)``,
 #: ``TETHER_HTTPS_<OPTION>``, ``[https]`` in config.toml). Each scheme reads its own.
@@ -90,32 +89,26 @@ def split_url(uri: str) -> tuple[str, str, str]:
 
 
 def has_credentials(uri: str) -> bool:
-    """True when ``uri`` carries secrets :func:`tether.uris.redact` strips:
-    ``user:password@``, or a query parameter named like a signature, token or
-    key. Judged by what redact removes, not by whether its text differs (it
-    re-encodes the query it keeps: ``a%20b`` comes back as ``a+b``)."""
-    redacted = redact(uri)
-    if redacted == uri:
-        return False
-    if _userinfo(uri) != _userinfo(redacted):
-        return True
-    return _query_keys(uri) != _query_keys(redacted)
+    """True when ``uri`` carries secrets :func:`tether.uris.redact` masks:
+    ``user:password@``, or a parameter named like a signature, token or key."""
+    return bool(secret_spans(uri))
 
 
 def recorded_uri(uri: str) -> str:
-    """What goes into a manifest: ``uri`` as given, or redacted when it carries credentials."""
-    return redact(uri) if has_credentials(uri) else uri
-
-
-def _userinfo(uri: str) -> str:
-    _, rest = split_scheme(uri)
-    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-    return authority.rpartition("@")[0]
-
-
-def _query_keys(uri: str) -> list[str]:
-    query = uri.split("?", 1)[1].split("#", 1)[0] if "?" in uri else ""
-    return sorted(k for k, _ in parse_qsl(query, keep_blank_values=True))
+    """What goes into a manifest: ``uri`` as given, or, when it carries
+    credentials, with its userinfo masked and its credential parameters (and
+    any fragment, which no server sees) left out: a URL to fetch again with
+    fresh credentials, not one holding ``***`` where a signature was."""
+    if not has_credentials(uri):
+        return uri
+    scheme, rest = split_scheme(uri)
+    rest = rest.split("#", 1)[0]
+    base, _, query = rest.partition("?")
+    authority, slash, path = base.partition("/")
+    user, at, host = authority.rpartition("@")
+    kept = [p for p in query.split("&") if p and not is_secret_name(unquote(p.split("=", 1)[0]))]
+    out = f"{scheme}://{'***@' if at else ''}{host}{slash}{path}" + ("?" + "&".join(kept) if kept else "")
+    return out if not secret_spans(out.replace("***@", "", 1)) else redact(uri)
 
 
 def withheld_userinfo(uri: str) -> bool:
