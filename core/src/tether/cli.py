@@ -165,9 +165,10 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
     """Show one version and its assets."""
     v = _catalog(ctx).get(ref)
     if as_json:
-        _emit_json(_version_json(v))
+        _emit_json({**_version_json(v), "created_by_run": v.created_by_run})
         return
-    click.echo(f"{v.ref}  type={v.type}  created={v.created_at}")
+    click.echo(f"{v.ref}  type={v.type}  created={v.created_at}"
+               + (f"  by run {v.created_by_run}" if v.created_by_run else ""))
     click.echo(f"  {len(v.assets)} asset(s), {v.total_size} bytes, digest {v.digest}")
     if v.aliases:
         click.echo(f"  aliases: {', '.join(v.aliases)}")
@@ -333,6 +334,11 @@ def tag_rm(ctx: click.Context, ref: str, tags: tuple[str, ...]) -> None:
     v = cat.get(ref)
     cat.remove_tags(v.name, v.version, *tags)
     click.echo(f"{v.ref}: untagged {', '.join(tags)}")
+
+
+from .cli_runs import register as _register_run_commands  # noqa: E402 - `run`, `runs`, `lineage`
+
+_register_run_commands(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

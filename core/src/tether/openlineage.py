@@ -102,13 +102,16 @@ def run_events(catalog_root: str, run: RunInfo, inputs: Iterable[Edge] = (), out
     namespace = redact(catalog_root)
     ended = {"finished": "COMPLETE", "failed": "FAIL"}.get(run.status)
     wanted = list(types) if types is not None else ["START"] + ([ended] if ended else [])
-    facets: dict[str, Any] = {"tether": TetherRunFacet(runId=run.id, name=run.name, status=run.status,
-                                                       params=dict(run.params), external=dict(run.external),
-                                                       producer=PRODUCER)}
-    if run.status == "failed":
-        facets["errorMessage"] = errors.ErrorMessageRunFacet(
-            message=run.error or (f"exit code {run.exit_code}" if run.exit_code is not None else "failed"),
-            programmingLanguage="python", producer=PRODUCER)
+
+    def facets(event_type: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"tether": TetherRunFacet(
+            runId=run.id, name=run.name, status="running" if event_type == "START" else run.status,
+            params=dict(run.params), external=dict(run.external), producer=PRODUCER)}
+        if event_type == "FAIL":
+            out["errorMessage"] = errors.ErrorMessageRunFacet(
+                message=run.error or (f"exit code {run.exit_code}" if run.exit_code is not None else "failed"),
+                programmingLanguage="python", producer=PRODUCER)
+        return out
 
     def version_facet(e: Edge) -> dict[str, Any]:
         return {"version": versions.DatasetVersionDatasetFacet(datasetVersion=str(e.version), producer=PRODUCER)}
@@ -125,7 +128,7 @@ def run_events(catalog_root: str, run: RunInfo, inputs: Iterable[Edge] = (), out
         events.append(base.RunEvent(
             eventType=base.EventType[event_type], eventTime=(run.started_at if start else run.ended_at)
             or run.last_write, producer=PRODUCER,
-            run=base.Run(runId=openlineage_run_id(run.id), facets=facets),
+            run=base.Run(runId=openlineage_run_id(run.id), facets=facets(event_type)),
             job=base.Job(namespace=namespace, name=run.name),
             inputs=[] if start else ins, outputs=[] if start else outs))
     return events

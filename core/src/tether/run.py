@@ -29,7 +29,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from .artifact import Artifact, check_name
 from .catalog import ArtifactVersion, Catalog
@@ -92,7 +92,7 @@ def git_facts(cwd: str | None = None) -> dict[str, Any] | None:
     def git(*args: str) -> str | None:
         try:
             r = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=GIT_TIMEOUT,
-                               stdin=subprocess.DEVNULL)
+                               stdin=subprocess.DEVNULL, check=False)
         except (OSError, subprocess.SubprocessError):
             return None
         return r.stdout.strip() if r.returncode == 0 else None
@@ -206,9 +206,10 @@ class Run:
         info = RunInfo.from_record(doc, run_id)
         emit_for(self.catalog, info, "COMPLETE" if status == "finished" else "FAIL", store=self._store)
 
-    def __enter__(self) -> Run:
+    def __enter__(self) -> Self:
         if self.id is None:
-            return self.start()
+            self.start()
+            return self
         # A resumed run: running again until the block ends.
         with self._lock:
             self._store.update(self.id, lambda d: d.update(status="running", ended_at=None, heartbeat_at=now_iso()))

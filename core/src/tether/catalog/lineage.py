@@ -154,5 +154,5 @@ def edge_label(edge: Edge) -> str | None:
         return None
     if ref == edge.name:
         return ":latest"  # asked by name alone
-    rest = ref[len(edge.name):] if ref.startswith(edge.name) else ref
+    rest = ref.removeprefix(edge.name)
     return None if rest in (f":{edge.version}", f":v{edge.version}") else rest

@@ -185,7 +185,7 @@ class RunInfo:
         """How long ago the run last wrote: a ``running`` run silent for much
         longer than its heartbeat interval (a minute) has most likely died."""
         try:
-            then = _dt.datetime.fromisoformat(self.last_write.replace("Z", "+00:00"))
+            then = _dt.datetime.fromisoformat(self.last_write)
         except ValueError:
             return None
         return max(0.0, ((now or _dt.datetime.now(_dt.timezone.utc)) - then).total_seconds())
