@@ -15,7 +15,7 @@ import tether
 from tether import errors
 from tether.catalog.runs import RunStore
 
-from ..runs_helpers import CountingDriver, fake_runs
+from ..runs_helpers import CountingDriver, check_racing_runs, check_run_scenario, fake_runs
 
 
 @pytest.fixture
@@ -324,3 +324,18 @@ def test_run_names_and_states_are_checked(cat: tether.Catalog) -> None:
     with pytest.raises(errors.RunDataError, match="finished or failed"):
         run.end("done")
     run.end()
+
+
+@pytest.mark.parametrize("where", ["local", "memory"])
+def test_the_same_scenario_on_any_driver(where: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """The example plugin has only fsspec's defaults and the base class's conditional overwrite."""
+    root = (tmp_path / "catalog").as_uri() if where == "local" else request.getfixturevalue("memory_uri") + "/cat"
+    work = tmp_path / "work"
+    work.mkdir()
+    check_run_scenario(root, work)
+
+
+def test_racing_processes_each_using_and_logging_on_a_local_catalog(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    check_racing_runs((tmp_path / "catalog").as_uri(), work, 8, env={"TETHER_RUN_HEARTBEAT": "0.1"})

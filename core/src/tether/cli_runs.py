@@ -18,7 +18,6 @@ import click
 from .catalog import Catalog
 from .catalog.lineage_render import age
 from .catalog.runs import STATUSES, RunInfo
-from .errors import RunDataError
 from .run import Run
 from .uris import redact
 
@@ -101,8 +100,11 @@ def run_command(ctx: click.Context, name: str | None, params: tuple[str, ...], e
     try:
         proc = subprocess.Popen(argv, env=env)
     except OSError as exc:
-        run.end("failed", error=type(exc).__name__, exit_code=127)
-        raise RunDataError(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
+        # As a shell says it: 127 for a command not found, 126 for one that cannot run.
+        code = 127 if isinstance(exc, FileNotFoundError) else 126
+        run.end("failed", error=type(exc).__name__, exit_code=code)
+        click.echo(f"tether: error: cannot run {argv[0]!r}: {exc.strerror or exc} (run {run.id} failed)", err=True)
+        ctx.exit(code)
     try:
         rc = proc.wait()
     except KeyboardInterrupt:
