@@ -67,7 +67,6 @@ def fake_runs(catalog: tether.Catalog, n: int, name: str = "unrelated") -> list[
 def check_conditional_overwrite(driver: Any, base: str) -> None:
     """What every driver's conditional overwrite must do (a lost race, a gone object)."""
     import pytest
-
     from tether import errors
 
     uri = f"{base}/runs/r/run.json"
@@ -111,10 +110,9 @@ def check_run_scenario(root: str, workdir: Any) -> None:
     lin = cat.lineage("model:1", upstream=1, downstream=1)
     assert [r.id for r in lin.producers_of("model:v1")] == [run.id] and "raw:v1" in lin.versions
     assert [r.id for r in cat.lineage("raw@prod").consumers_of("raw:v1")] == [run.id]
-    with pytest.raises(RuntimeError, match="diverged"):
-        with tether.Run("train", catalog=cat) as failed:
-            failed.use("model@candidate")
-            raise RuntimeError("diverged")
+    with pytest.raises(RuntimeError, match="diverged"), tether.Run("train", catalog=cat) as failed:
+        failed.use("model@candidate")
+        raise RuntimeError("diverged")
     assert (cat.run(failed.id).status, cat.run(failed.id).error) == ("failed", "RuntimeError")
     assert [r.id for r in cat.runs(name="train")] == [failed.id, run.id]
     assert [r.id for r in cat.runs(status="failed")] == [failed.id]

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import tether
 
 SCRIPT = r'''
@@ -26,7 +25,7 @@ sys.exit(int(how))
 
 def tether_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tether.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+                          cwd=cwd, timeout=300, check=False)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from urllib.parse import urlparse
 
 import jsonschema
 import pytest
-
 import tether
 import tether.openlineage as ol
 
@@ -153,10 +152,9 @@ def test_events_validate_against_the_spec_and_name_datasets_by_catalog_and_versi
     with tether.Run("train", params={"lr": 0.1}, catalog=cat, external={"mlflow": "ml-1"}) as run:
         run.use("data@prod")
         run.log(_art("model", tmp_path / "f"))
-    with pytest.raises(KeyError):
-        with tether.Run("evaluate", catalog=cat) as failed:
-            run2_input = failed.use("model")
-            raise KeyError(run2_input.ref)
+    with pytest.raises(KeyError), tether.Run("evaluate", catalog=cat) as failed:
+        run2_input = failed.use("model")
+        raise KeyError(run2_input.ref)
     lines = ol.lineage_events(cat.lineage("model:1"))
     events = [json.loads(x) for x in lines]
     assert [e["eventType"] for e in events] == ["START", "COMPLETE", "START", "FAIL"]
@@ -200,7 +198,7 @@ def test_tether_run_sends_fail_with_the_exit_code(tmp_path: Path, receiver: Rece
     env = {**__import__("os").environ, "TETHER_OPENLINEAGE_URL": receiver.url + "/",
            "TETHER_OPENLINEAGE_ENDPOINT": "custom/path"}
     r = subprocess.run([sys.executable, "-m", "tether.cli", "run", "--name", "job", "--", sys.executable, "-c",
-                        "raise SystemExit(4)"], capture_output=True, text=True, env=env, timeout=120)
+                        "raise SystemExit(4)"], capture_output=True, text=True, env=env, timeout=120, check=False)
     assert r.returncode == 4
     assert [(p, b["eventType"]) for p, _, b in receiver.received] == [("/custom/path", "START"),
                                                                       ("/custom/path", "FAIL")]

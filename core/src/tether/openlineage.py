@@ -67,7 +67,7 @@ def _model() -> Any:
                                      "pip install 'tether[openlineage]' (openlineage-python)") from None
 
     @attr.define
-    class TetherRunFacet(base.RunFacet):  # type: ignore[misc]
+    class TetherRunFacet(base.RunFacet):
         """tether's own view of the run: its id, params, other trackers' ids."""
 
         runId: str  # noqa: N815 - OpenLineage field style
@@ -81,7 +81,7 @@ def _model() -> Any:
             return FACET_SCHEMA + "-tetherrunfacet"
 
     @attr.define
-    class TetherReferenceInputFacet(base.InputDatasetFacet):  # type: ignore[misc]
+    class TetherReferenceInputFacet(base.InputDatasetFacet):
         """How the run asked for this input (``data@prod``) before it resolved to a version."""
 
         ref: str
@@ -158,7 +158,8 @@ def emit_for(catalog: Catalog, run: RunInfo, event_type: str, *, store: RunStore
         return
     target = url.rstrip("/") + "/" + os.environ.get("TETHER_OPENLINEAGE_ENDPOINT", "api/v1/lineage").lstrip("/")
     try:
-        inputs = outputs = ()
+        inputs: tuple[Edge, ...] = ()
+        outputs: tuple[Edge, ...] = ()
         if event_type != "START" and store is not None:
             inputs, outputs = store.edges(run.id, "input"), store.edges(run.id, "output")
         event = run_events(catalog.root, run, inputs, outputs, types=[event_type])[0]

@@ -72,7 +72,7 @@ class _Bounded(dict):  # type: ignore[type-arg]
         self._check({**self, key: value})
         super().__setitem__(key, value)
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         merged = {**self, **dict(*args, **kwargs)}
         self._check(merged)
         super().update(merged)

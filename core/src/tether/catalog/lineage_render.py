@@ -117,8 +117,8 @@ def mermaid(lin: Lineage) -> str:
     for ref in lin.versions:
         lines.append(f'  {node(ref)}[("{esc(ref)}")]')
     for run in lin.runs.values():
-        label = "<br/>".join(esc(p) for p in _run_label(run))
-        lines.append(f'  {node("run:" + run.id)}["{label}"]')
+        text_label = "<br/>".join(esc(p) for p in _run_label(run))
+        lines.append(f'  {node("run:" + run.id)}["{text_label}"]')
     for a, b, label in _edges(lin):
         arrow = f' -- "{esc(label)}" --> ' if label else " --> "
         lines.append(f"  {node(a)}{arrow}{node(b)}")
