@@ -33,12 +33,12 @@ from typing import Any, Self
 
 from .artifact import Artifact, check_name
 from .catalog import ArtifactVersion, Catalog
+from .catalog.active import activated
 from .catalog.runs import (
     MAX_JSON_BYTES,
     RUN_SCHEMA,
     RunInfo,
     RunStore,
-    activated,
     check_run_id,
     checked_json,
     new_run_id,

@@ -45,9 +45,10 @@ from ..errors import (
 from ..models import VERSION_SCHEMA, Manifest, content_digest
 from ..resolver import driver_for_uri
 from ..uris import redact, split_scheme
+from .active import active_run_id, record_edge
 from .lineage import Lineage, lineage_of
 from .refs import TAG_RE, check_tag, is_name, parse_ref, version_number
-from .runs import RunInfo, RunStore, active_run_id, record_edge
+from .runs import RunInfo, RunStore
 from .uploads import upload_pending
 from .version import ArtifactVersion, VersionInfo
 

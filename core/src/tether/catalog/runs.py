@@ -24,17 +24,13 @@ and the newest N runs cost one listing plus N small reads.
 
 from __future__ import annotations
 
-import contextvars
 import datetime as _dt
 import json
-import os
 import random
 import re
 import secrets
 import time
-import warnings
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -63,10 +59,6 @@ _EDGE_RE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,127})@(?P<version>
 #: Bound on each of params / metadata / summary / external, as compact JSON.
 MAX_JSON_BYTES = 64 * 1024
 STATUSES = ("running", "finished", "failed")
-
-
-class RunNotAttachedWarning(UserWarning):
-    """``TETHER_RUN_ID`` names a run this catalog does not hold: versions are not attached."""
 
 
 def now_iso() -> str:
@@ -351,60 +343,6 @@ class RunStore:
             return self.info(run_id)
         except UnknownRunError:
             return None  # listed, then deleted
-
-
-# ------------------------------------------------------------- the active run
-# The run that Catalog.log/get attach versions to: the innermost ``with Run``
-# (or Run.use / Run.log) in this context, else TETHER_RUN_ID from the
-# environment (a process started by ``tether run``, or by a script in a run).
-_ACTIVE: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("tether_run", default=None)
-_KNOWN: dict[tuple[str, str], bool] = {}
-_WARNED: set[tuple[str, str]] = set()
-
-
-@contextmanager
-def activated(catalog_root: str, run_id: str) -> Iterator[None]:
-    token = _ACTIVE.set((catalog_root, run_id))
-    try:
-        yield
-    finally:
-        _ACTIVE.reset(token)
-
-
-def active_run_id(catalog: Catalog) -> str | None:
-    """The run this catalog's log/get attach to now, or None."""
-    active = _ACTIVE.get()
-    if active is not None:
-        return active[1] if active[0] == catalog.root else None
-    run_id = os.environ.get("TETHER_RUN_ID")
-    if not run_id:
-        return None
-    key = (catalog.root, run_id)
-    known = _KNOWN.get(key)
-    if known is None:
-        home = os.environ.get("TETHER_RUN_CATALOG")  # set beside TETHER_RUN_ID by tether.Run
-        if not RUN_ID_RE.match(run_id):
-            known, why = False, "is not a run id"
-        elif home:
-            known, why = _normal_root(home) == catalog.root, f"lives in {redact(home)}, not in this catalog"
-        else:  # exported by hand: one read tells
-            known, why = RunStore(catalog).exists(run_id), "is not a run of this catalog"
-        _KNOWN[key] = known
-        if not known and key not in _WARNED:
-            _WARNED.add(key)
-            warnings.warn(f"TETHER_RUN_ID={run_id!r} {why} ({redact(catalog.root)}): versions are not attached "
-                          "to it", RunNotAttachedWarning, stacklevel=4)
-    return run_id if known else None
-
-
-def record_edge(catalog: Catalog, run_id: str, kind: str, name: str, version: int, **fields: Any) -> None:
-    RunStore(catalog).add_edge(Edge(kind=kind, run_id=run_id, name=name, version=version, at=now_iso(), **fields))
-
-
-def _normal_root(root: str) -> str:
-    from .core import Catalog
-
-    return Catalog(root).root
 
 
 def _short_hash(text: str) -> str:
