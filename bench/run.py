@@ -41,11 +41,11 @@ from tests.servers import environ, start_fake_gcs, start_moto  # noqa: E402
 MiB = 1024 * 1024
 SIZES = {
     "tiny": dict(resolve=300, resolve_gcs=100, small=100, large=8 * MiB, local_files=200,
-                 local_bytes=20 * MiB, catalog=2_000, diff=2_000, reps=1),
+                 local_bytes=20 * MiB, catalog=2_000, diff=2_000, runs=300, reps=1),
     "smoke": dict(resolve=2_000, resolve_gcs=500, small=500, large=256 * MiB, local_files=2_500,
-                  local_bytes=256 * MiB, catalog=20_000, diff=20_000, reps=3),
+                  local_bytes=256 * MiB, catalog=20_000, diff=20_000, runs=2_000, reps=3),
     "full": dict(resolve=10_000, resolve_gcs=2_000, small=2_000, large=1024 * MiB, local_files=20_000,
-                 local_bytes=2048 * MiB, catalog=100_000, diff=100_000, reps=3),
+                 local_bytes=2048 * MiB, catalog=100_000, diff=100_000, runs=10_000, reps=3),
 }
 
 
@@ -492,6 +492,78 @@ def scenario_import(ctx: dict) -> dict:
                 {"heavy modules imported by `import tether`": heavy, "heavy_modules": heavy})
 
 
+def scenario_runs(ctx: dict) -> list[dict]:
+    """A three-step pipeline, then N unrelated runs: what lineage and the run list cost among them."""
+    import datetime as dt
+
+    import tether
+    from tether.catalog.runs import RUN_SCHEMA, RunStore, new_run_id
+    from tether.parallel import parallel_map
+
+    from tests.runs_helpers import CountingDriver
+
+    n = ctx["size"]["runs"]
+    root = ctx["home"] / f"runs-{uuid.uuid4().hex}"
+    cat = tether.Catalog(root)
+    work = ctx["home"] / "runs-files"
+    work.mkdir(exist_ok=True)
+    for name in ("raw", "clean", "model"):
+        (work / name).write_text(name)
+
+    def art(name: str) -> tether.Artifact:
+        a = tether.Artifact(name)
+        a.add(work / name)
+        return a
+
+    cat.log(art("raw"), aliases=["prod"])
+    with tether.Run("prepare", catalog=cat) as prep:
+        prep.use("raw@prod")
+        prep.log(art("clean"), aliases=["prod"])
+    with tether.Run("train", catalog=cat) as train:
+        train.use("clean@prod")
+        train.log(art("model"))
+    with tether.Run("evaluate", catalog=cat) as ev:
+        ev.use("model")
+    counting = CountingDriver.install(cat)
+
+    def lineage() -> None:
+        cat.lineage("model:1", upstream=2, downstream=1)
+
+    lineage()
+    few = dict(counting.calls)
+    store = RunStore(cat)
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+    def fill(i: int) -> None:  # unrelated finished runs, through the store's own writes
+        at = start + dt.timedelta(seconds=i)
+        stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        store.create({"schema": RUN_SCHEMA, "id": new_run_id(at), "name": f"job-{i % 20}", "status": "finished",
+                      "started_at": stamp, "ended_at": stamp, "heartbeat_at": stamp})
+
+    parallel_map(fill, range(n), 32)
+    counting.reset()
+    lineage()
+    many = dict(counting.calls)
+    counting.reset()
+    newest = cat.runs(limit=50)
+    listing = dict(counting.calls)
+    assert len(newest) == 50 and newest[0].name == "evaluate"
+    counting.reset()
+    named = cat.runs(name="train", limit=50)
+    by_name = dict(counting.calls)
+    assert [r.name for r in named] == ["train"]
+    t_lineage = alternate({"tether": lineage}, max(3, ctx["reps"]))
+    t_runs = alternate({"tether": lambda: cat.runs(limit=50)}, max(3, ctx["reps"]))
+    return [
+        show(f"runs: lineage of a version (upstream 2, downstream 1) among {n + 3} runs", t_lineage,
+             {"requests with 3 runs in the catalog": few, f"requests with {n + 3} runs": many,
+              "requests grow with the catalog": many != few}),
+        show(f"runs: the newest 50 of {n + 3} runs", t_runs,
+             {"requests (one listing, 50 record reads)": listing,
+              "requests for runs(name=...) (one listing of the name's index)": by_name}),
+    ]
+
+
 SCENARIOS = {
     "resolve": lambda ctx: [scenario_resolve(ctx, False), scenario_resolve(ctx, True)],
     "resolve-gcs": lambda ctx: [scenario_resolve_gcs(ctx)],
@@ -501,6 +573,7 @@ SCENARIOS = {
     "catalog": lambda ctx: [scenario_catalog(ctx)],
     "diff": lambda ctx: [scenario_diff(ctx)],
     "import": lambda ctx: [scenario_import(ctx)],
+    "runs": scenario_runs,
 }
 
 

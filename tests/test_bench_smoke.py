@@ -19,8 +19,10 @@ def test_bench_tiny_runs_every_scenario_and_writes_results() -> None:
     path.unlink()
     titles = [d["title"] for d in doc["results"]]
     assert [t.split(" ")[0] for t in titles] == ["resolve", "resolve", "resolve", "download", "download", "log",
-                                                 "catalog:", "diff:", "import"]
+                                                 "catalog:", "diff:", "import", "runs:", "runs:"]
     resolve = doc["results"][0]
     assert resolve["requests (one run)"]["tether"] <= 4  # one listing page plus per-bucket facts
     assert "not run" in resolve["wandb Artifact.add_reference"]  # peers absent: said, not dropped
-    assert doc["results"][-1]["heavy_modules"] == "[]"
+    assert doc["results"][-3]["heavy_modules"] == "[]"
+    lineage = doc["results"][-2]  # lineage among 303 runs: the requests of a 3-run catalog
+    assert lineage["requests grow with the catalog"] is False

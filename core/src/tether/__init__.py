@@ -16,11 +16,14 @@ from __future__ import annotations
 from . import errors
 from .artifact import Artifact, LinkOnlyWarning
 from .catalog import ArtifactVersion, AssetStatus, Catalog, StatusResult, VersionInfo
+from .catalog.lineage import Lineage
+from .catalog.runs import Edge, RunInfo
 from .config import configure
 from .driver import Driver, Resolution
 from .hookspecs import hookimpl
 from .models import Asset, RemoteObject
 from .plugins import get_driver
+from .run import Run
 from .transfer import DownloadResult, RetryPolicy, VerifyResult
 
 __version__ = "0.1.0"
@@ -33,10 +36,14 @@ __all__ = [
     "Catalog",
     "DownloadResult",
     "Driver",
+    "Edge",
+    "Lineage",
     "LinkOnlyWarning",
     "RemoteObject",
     "Resolution",
     "RetryPolicy",
+    "Run",
+    "RunInfo",
     "StatusResult",
     "VerifyResult",
     "VersionInfo",

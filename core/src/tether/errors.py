@@ -140,3 +140,21 @@ class DownloadError(TetherError):
     def __init__(self, message: str, result: object = None) -> None:
         super().__init__(message)
         self.result = result
+
+
+# --- conditional overwrites and runs ---------------------------------------------------
+class PreconditionFailedError(AlreadyExistsError):
+    """A conditional overwrite (``Driver.write_bytes_if_match``) lost: the object
+    changed since it was read. Read it again, re-apply the change, retry."""
+
+
+class UnknownRunError(TetherError, KeyError):
+    """The catalog has no run with that id."""
+
+
+class RunDataError(TetherError, ValueError):
+    """Run params, metadata or summary that are not JSON-serialisable or too large."""
+
+
+class ExtraNotInstalledError(TetherError, ImportError):
+    """An optional feature whose extra is not installed (the message has the pip line)."""

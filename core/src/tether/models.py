@@ -7,6 +7,7 @@ large artifacts), readable with the standard library alone::
     {"schema": "tether.manifest/1", "name": "imagenet", "type": "dataset",
      "created_at": "2026-11-25T10:00:00Z", "metadata": {...},
      "digest": "sha256:...", "sources": ["s3://bucket/train/"],
+     "created_by_run": "20261127T103000.000Z-3f9a1c2b7d4e",   # only when logged in a run
      "assets": [{"path": "a.jpg", "uri": "s3://bucket/train/a.jpg", "size": 12,
                  "checksums": {"etag": "...", "md5": "..."}, "version_id": "...",
                  "last_modified": "...", "source": 0}, ...]}
@@ -190,6 +191,9 @@ class Manifest:
     created_at: str
     metadata: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map, hash=False)
     digest: str = ""
+    #: The run that logged this version (``tether.Run``), absent outside runs:
+    #: manifests written outside any run keep exactly their former bytes.
+    created_by_run: str | None = None
 
     @property
     def total_size(self) -> int:
@@ -205,7 +209,7 @@ class Manifest:
     # one asset at a time (memory stays flat for 100,000-asset versions).
 
     def _header(self, sources: list[str]) -> dict[str, Any]:
-        return {
+        header = {
             "schema": MANIFEST_SCHEMA,
             "name": self.name,
             "type": self.type,
@@ -216,6 +220,9 @@ class Manifest:
             "total_size": self.total_size,
             "sources": sources,
         }
+        if self.created_by_run is not None:
+            header["created_by_run"] = self.created_by_run
+        return header
 
     def _sources(self) -> dict[str, int]:
         sources: dict[str, int] = {}
@@ -337,7 +344,7 @@ class Manifest:
         reader = _RowReader(header["sources"], where)
         assets = tuple(reader.asset(row, i) for i, row in enumerate(rows))
         return cls(name=header["name"], type=header["type"], assets=assets, created_at=header["created_at"],
-                   metadata=header["metadata"], digest=header["digest"])
+                   metadata=header["metadata"], digest=header["digest"], created_by_run=header["created_by_run"])
 
 
 def _non_utf8(value: Any) -> Iterator[str]:
@@ -374,8 +381,12 @@ def _check_header(doc: Any, where: str) -> dict[str, Any]:
     meta = doc.get("metadata", {})
     if not isinstance(meta, dict):
         raise bad("'metadata' is not an object")
+    run = doc.get("created_by_run")
+    if run is not None and not isinstance(run, str):
+        raise bad("'created_by_run' must be a string")
     return {"name": name, "type": type_, "sources": sources, "metadata": meta,
-            "created_at": str(doc.get("created_at", "")), "digest": str(doc.get("digest", ""))}
+            "created_at": str(doc.get("created_at", "")), "digest": str(doc.get("digest", "")),
+            "created_by_run": run}
 
 
 class _RowReader:
@@ -505,4 +516,5 @@ def _read_line_per_asset(stream: Any, where: str, budget: int) -> Manifest | Non
     if not ended or rest.strip() or len(rest) == MAX_LINE:
         return None  # not our layout after all: let the whole-document parser judge it
     return Manifest(name=header["name"], type=header["type"], assets=tuple(assets),
-                    created_at=header["created_at"], metadata=header["metadata"], digest=header["digest"])
+                    created_at=header["created_at"], metadata=header["metadata"], digest=header["digest"],
+                    created_by_run=header["created_by_run"])

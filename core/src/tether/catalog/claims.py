@@ -39,10 +39,13 @@ def new_log_id() -> str:
 
 
 def make_claim(*, name: str, version: int, manifest: str, created_at: str, digest: str,
-               asset_count: int, total_size: int, log_id: str) -> bytes:
-    return json.dumps({"schema": VERSION_SCHEMA, "name": name, "version": version, "manifest": manifest,
-                       "created_at": created_at, "digest": digest, "asset_count": asset_count,
-                       "total_size": total_size, "log_id": log_id}, indent=1).encode()
+               asset_count: int, total_size: int, log_id: str, created_by_run: str | None = None) -> bytes:
+    doc: dict[str, Any] = {"schema": VERSION_SCHEMA, "name": name, "version": version, "manifest": manifest,
+                           "created_at": created_at, "digest": digest, "asset_count": asset_count,
+                           "total_size": total_size, "log_id": log_id}
+    if created_by_run is not None:  # absent outside runs: claims written there keep their bytes
+        doc["created_by_run"] = created_by_run
+    return json.dumps(doc, indent=1).encode()
 
 
 def parse_claim(raw: bytes, uri: str) -> dict[str, Any]:

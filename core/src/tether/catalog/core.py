@@ -37,6 +37,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from .. import config
 from ..artifact import Artifact, check_artifact, check_name
 from ..driver import Driver
@@ -54,8 +56,11 @@ from ..models import Manifest, content_digest
 from ..paths import check_file_folder_clash
 from ..resolver import driver_for_uri
 from ..uris import redact, split_scheme
+from .active import active_run_id, record_edge
 from .claims import is_ours, load_json, make_claim, new_log_id, parse_claim
+from .lineage import Lineage, lineage_of
 from .refs import TAG_RE, check_tag, is_name, names, parse_ref, version_number
+from .runs import RunInfo, RunStore
 from .uploads import upload_pending
 from .version import ArtifactVersion, VersionInfo
 
@@ -142,7 +147,22 @@ class Catalog:
 
     def get(self, name: str, version: int | str | None = None, alias: str | None = None) -> ArtifactVersion:
         """A version by number, by alias, or the latest. ``name`` may also be a
-        reference: ``"data:3"``, ``"data:v3"``, ``"data@production"``, ``"data:latest"``."""
+        reference: ``"data:3"``, ``"data:v3"``, ``"data@production"``, ``"data:latest"``.
+
+        Inside a run (``tether.Run``, or ``TETHER_RUN_ID`` in the environment)
+        the version is recorded as an input of the run, with the reference as
+        asked and the version it resolved to."""
+        v = self._load(*self._resolve(name, version, alias))
+        run_id = active_run_id(self)
+        if run_id is not None:
+            _, asked_version, asked_alias = parse_ref(name, version, alias)
+            ref = (f"{v.name}@{asked_alias}" if asked_alias is not None
+                   else f"{v.name}:{asked_version}" if asked_version is not None else v.name)
+            record_edge(self, run_id, "input", v.name, v.version, ref=ref, alias=asked_alias)
+        return v
+
+    def _resolve(self, name: str, version: int | str | None = None, alias: str | None = None) -> tuple[str, int]:
+        """``(name, version number)`` of a reference, reading no manifest."""
         name, version, alias = parse_ref(name, version, alias)
         check_name(name)
         if alias is not None:
@@ -164,7 +184,7 @@ class Catalog:
             number = version_number(version)
             if self.latest_version(name) is None:
                 raise UnknownArtifactError(f"no artifact named {name!r} in {self!r}")
-        return self._load(name, number)
+        return name, number
 
     def _load(self, name: str, number: int, *, lazy_type: str | None = None) -> ArtifactVersion:
         """Version ``number`` of ``name``. With ``lazy_type`` (the type the
@@ -172,7 +192,7 @@ class Catalog:
         or metadata are first used."""
         claim = self._read_claim(name, number)
         refs = {"aliases": tuple(sorted(a for a, v in self.aliases(name).items() if v == number)),
-                "tags": tuple(self.tags(name, number))}
+                "tags": tuple(self.tags(name, number)), "created_by_run": claim.get("created_by_run")}
         if lazy_type is not None and isinstance(claim.get("created_at"), str):
             return ArtifactVersion(name=name, version=number, type=lazy_type, created_at=claim["created_at"],
                                    digest=str(claim.get("digest", "")), catalog=self, **refs,
@@ -205,6 +225,7 @@ class Catalog:
         tag: ``aliases="prod"`` is ``aliases=["prod"]``."""
         check_artifact(artifact)
         aliases, tags = names(aliases, "aliases"), names(tags, "tags")
+        run_id = active_run_id(self)  # inside a run: the version is its output
         for a in aliases:
             check_name(a, "alias")
         for t in tags:
@@ -226,20 +247,23 @@ class Catalog:
             number = latest
         else:
             manifest = Manifest(name=name, type=artifact.type, assets=frozen, created_at=_now(),
-                                metadata=artifact.metadata, digest=digest)
+                                metadata=artifact.metadata, digest=digest, created_by_run=run_id)
             number = self._commit(manifest, latest)
         for a in aliases:
             self.set_alias(name, a, number)
         if tags:
             self.add_tags(name, number, *tags)
+        if run_id is not None:  # also for unchanged content: the run is a second producer
+            record_edge(self, run_id, "output", name, number, created=manifest is not None)
         if manifest is None:
             # Same content as the latest version (same type: the digest covers it).
-            return self._load(name, number, lazy_type=artifact.type)
+            return attrs.evolve(self._load(name, number, lazy_type=artifact.type), run_id=run_id)
         # A version just written: no need to read back what is in memory. It is
         # new, so its only aliases and tags are the ones just given.
         return ArtifactVersion(name=name, version=number, type=manifest.type, created_at=manifest.created_at,
                                digest=digest, assets=frozen, metadata=manifest.metadata,
-                               aliases=tuple(sorted(set(aliases))), tags=tuple(sorted(set(tags))), catalog=self)
+                               aliases=tuple(sorted(set(aliases))), tags=tuple(sorted(set(tags))), catalog=self,
+                               created_by_run=run_id, run_id=run_id)
 
     def _latest_digest(self, name: str, latest: int) -> str | None:
         # Only a shortcut: a damaged latest claim must not block logging a new version.
@@ -264,7 +288,8 @@ class Catalog:
         for _ in range(10_000):
             claim = make_claim(name=manifest.name, version=number, manifest=rel, created_at=manifest.created_at,
                                digest=manifest.digest, asset_count=len(manifest.assets),
-                               total_size=manifest.total_size, log_id=log_id)
+                               total_size=manifest.total_size, log_id=log_id,
+                               created_by_run=manifest.created_by_run)
             try:
                 self._driver.write_bytes(self._uri("artifacts", manifest.name, "versions", f"{number:010d}.json"),
                                          claim, if_absent=True)
@@ -351,6 +376,20 @@ class Catalog:
         old = self.get(a) if isinstance(a, str) else a
         new = self.get(b) if isinstance(b, str) else b
         return old.diff(new, prefix=prefix)
+
+    # ------------------------------------------------------------------- runs
+    def runs(self, name: str | None = None, status: str | None = None, limit: int | None = 50) -> list[RunInfo]:
+        """Runs newest first (records only: no edge, no manifest is read)."""
+        return RunStore(self).newest(name, status, limit)
+
+    def run(self, run_id: str) -> RunInfo:
+        """One run's record, with its inputs and outputs."""
+        return RunStore(self).info(run_id, with_edges=True)
+
+    def lineage(self, ref: str, upstream: int = 1, downstream: int = 1) -> Lineage:
+        """The runs around a version: who produced it from what (``upstream``
+        levels back) and who used it to make what (``downstream`` levels on)."""
+        return lineage_of(self, ref, upstream=upstream, downstream=downstream)
 
     def _missing(self, name: str, number: int) -> None:
         if not self._version_numbers(name):

@@ -83,6 +83,20 @@ class ArtifactVersion:
     catalog: Catalog | None = attrs.field(default=None, eq=False, repr=False)
     _manifest_reader: Callable[[], Manifest] | None = attrs.field(default=None, alias="manifest_reader",
                                                                   eq=False, repr=False)
+    #: The run that created this version (recorded in its manifest and claim),
+    #: None for a version logged outside any run.
+    created_by_run: str | None = attrs.field(default=None, eq=False)
+    _run_id: str | None = attrs.field(default=None, alias="run_id", eq=False, repr=False)
+
+    @property
+    def run_id(self) -> str | None:
+        """The run this version came from, as seen by whoever holds it.
+
+        Returned by a log inside a run, it is that run, also when the content
+        was unchanged and the run became a second producer of an existing
+        version (``run.log(art).run_id == run.id`` always); loaded otherwise,
+        it is :attr:`created_by_run`. All producers: ``catalog.lineage(ref)``."""
+        return self._run_id or self.created_by_run
 
     @property
     def assets(self) -> tuple[Asset, ...]:

@@ -11,5 +11,8 @@ from __future__ import annotations
 from . import diff as _diff  # noqa: F401  (tether diff)
 from . import ui as _ui  # noqa: F401  (tether ui)
 from .main import cli, main
+from .runs import register as _register_runs
+
+_register_runs(cli)  # run, runs, lineage
 
 __all__ = ["cli", "main"]

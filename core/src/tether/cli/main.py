@@ -168,9 +168,10 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
     """Show one version and its assets."""
     v = _catalog(ctx).get(ref)
     if as_json:
-        _emit_json(_version_json(v))
+        _emit_json({**_version_json(v), "created_by_run": v.created_by_run})
         return
-    click.echo(f"{v.ref}  type={v.type}  created={v.created_at}")
+    click.echo(f"{v.ref}  type={v.type}  created={v.created_at}"
+               + (f"  by run {v.created_by_run}" if v.created_by_run else ""))
     click.echo(f"  {len(v.assets)} asset(s), {v.total_size} bytes, digest {v.digest}")
     if v.aliases:
         click.echo(f"  aliases: {', '.join(v.aliases)}")

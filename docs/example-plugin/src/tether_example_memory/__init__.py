@@ -27,6 +27,15 @@ class MemoryDriver(tether.Driver):
     def from_fs_path(self, name: str) -> str:
         return name.lstrip("/")
 
+    # Conditional overwrite (run records): the base class's fallback takes a
+    # lock, compares a content hash and writes. Across processes that would not
+    # be atomic, but this whole store lives inside one process, so it is: no
+    # override needed. A driver over a shared store overrides
+    # ``read_bytes_versioned`` / ``write_bytes_if_match`` with the store's own
+    # conditional write (an ETag, a generation), as tether-s3 and tether-gcs do.
+    read_bytes_versioned = tether.Driver.read_bytes_versioned
+    write_bytes_if_match = tether.Driver.write_bytes_if_match
+
 
 @tether.hookimpl
 def tether_register_drivers() -> list[type[tether.Driver]]:

@@ -16,6 +16,7 @@ object name as separate, fully quoted arguments, so names containing ``#``
 * the catalog's version claims are small uploads with ``ifGenerationMatch=0``;
 * uploads are checked by GCS (md5Hash / crc32c sent with the bytes) and by
   tether before they become visible (:mod:`tether_gcs.uploads`).
+  run records are completed with ``ifGenerationMatch=<generation read>``.
 
 Against an emulator (``STORAGE_EMULATOR_HOST`` or an ``endpoint_url``) the
 plain ``gcsfs.core.GCSFileSystem`` is used: gcsfs's experimental
@@ -24,11 +25,13 @@ hierarchical-namespace probe would stall every call there.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 from tether import hookimpl
 from tether.checksums import b64_to_hex
@@ -39,6 +42,7 @@ from tether.errors import (
     ConfigError,
     DriftError,
     ObjectNotFoundError,
+    PreconditionFailedError,
     StorageError,
     TetherError,
     VersionGoneError,
@@ -288,6 +292,42 @@ class GCSDriver(Driver):
         bucket, name = self.split(self.path_of(uri))
         with self.translating(uri, create=if_absent):
             self._simple_upload(bucket, name, data, create=if_absent)
+
+    def read_bytes_versioned(self, uri: str) -> tuple[bytes, str]:
+        """The bytes and their generation: the metadata first, then the media of
+        exactly that generation, so the token always names the bytes returned."""
+        bucket, name = self.split(self.path_of(uri))
+
+        async def go(fs: Any) -> tuple[bytes, str]:
+            meta = await fs._call("GET", "b/{}/o/{}", bucket, name, json_out=True)
+            gen = str(meta["generation"])
+            _, body = await fs._call("GET", "b/{}/o/{}", bucket, name, alt="media", generation=gen)
+            return body, gen
+
+        with self.translating(uri):
+            return self._run(bucket, go)
+
+    def write_bytes_if_match(self, uri: str, data: bytes, token: str) -> str:
+        """A single-request upload with ``ifGenerationMatch=<generation>``: GCS
+        answers 412 when the object changed since it was read, or is gone."""
+        bucket, name = self.split(self.path_of(uri))
+
+        async def go(fs: Any) -> str:
+            meta = json.dumps({"name": name})
+            body = (b"--==0==\nContent-Type: application/json; charset=UTF-8\n\n" + meta.encode()
+                    + b"\n--==0==\nContent-Type: application/octet-stream\n\n" + data + b"\n--==0==--")
+            out = await fs._call("POST", f"{fs._location}/upload/storage/v1/b/{quote(bucket)}/o",
+                                 uploadType="multipart", ifGenerationMatch=token, data=body, json_out=True,
+                                 headers={"Content-Type": 'multipart/related; boundary="==0=="'})
+            return str(out["generation"])
+
+        try:
+            with self.translating(uri):
+                return self._run(bucket, go)
+        except DriftError:  # how _translate names a 412 outside create-if-absent
+            if self._meta(bucket, name) is None:
+                raise ObjectNotFoundError(f"{redact(uri)}: no such object") from None
+            raise PreconditionFailedError(f"{redact(uri)} changed since it was read") from None
 
     def list_names(self, uri: str) -> list[str]:
         bucket, name = self.split(self.path_of(uri))

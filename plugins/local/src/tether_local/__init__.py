@@ -11,19 +11,27 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 from tether import hookimpl
-from tether.atomic import fsync_dir, write_atomic
+from tether.atomic import TMP_MARK, fsync_dir, temp_name, write_atomic
 from tether.checksums import CHUNK, hash_file
-from tether.driver import Driver, check_cap, iso_time, iso_time_ns
+from tether.driver import Driver, check_cap, content_token, iso_time, iso_time_ns
 from tether.errors import (
     AlreadyExistsError,
     DriftError,
     InvalidArtifactError,
     InvalidURIError,
     ObjectNotFoundError,
+    PreconditionFailedError,
 )
 from tether.models import Asset, FrozenMap, RemoteObject
 from tether.nogc import gc_paused
@@ -213,6 +221,26 @@ class LocalDriver(Driver):
         except FileExistsError:
             raise AlreadyExistsError(f"{uri} already exists") from None
 
+    def read_bytes_versioned(self, uri: str) -> tuple[bytes, str]:
+        data = self.read_bytes(uri)
+        return data, content_token(data)
+
+    def write_bytes_if_match(self, uri: str, data: bytes, token: str) -> str:
+        """Lock, compare, atomic rename. The lock is an advisory ``flock`` on a
+        hidden file beside the object (never deleted, so every writer locks the
+        same inode); the token is the content's sha256 (an inode or mtime can
+        repeat after a rename, the bytes cannot lie)."""
+        final = Path(self.path_of(uri))
+        with _locked(final):
+            try:
+                current = final.read_bytes()
+            except (FileNotFoundError, NotADirectoryError):
+                raise ObjectNotFoundError(f"no file at {uri}") from None
+            if content_token(current) != token:
+                raise PreconditionFailedError(f"{uri} changed since it was read")
+            write_atomic(final, data)
+        return content_token(data)
+
     def stat_path(self, path: str) -> RemoteObject | None:
         try:
             st = os.stat(path)
@@ -234,6 +262,26 @@ class LocalDriver(Driver):
             os.unlink(self.path_of(uri))
         except FileNotFoundError:
             pass
+
+
+@contextmanager
+def _locked(final: Path) -> Iterator[None]:
+    """An exclusive lock between processes for writes to ``final``."""
+    lock_path = final.with_name(f".{final.name[:80]}{TMP_MARK}lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except (FileNotFoundError, NotADirectoryError):
+        raise ObjectNotFoundError(f"no file at {final}") from None
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        else:  # Windows: lock the first byte, waiting for it
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _scan(folder: str, files: dict[str, os.stat_result], folders: list[str]) -> None:

@@ -11,7 +11,8 @@ s3fs's file API does not expose:
   listing itself;
 * GetObject pinned to the recorded ``VersionId``, else conditioned on the
   recorded ETag (``If-Match``) so a changed object is a drift error;
-* PutObject with ``If-None-Match: *`` for the catalog's version claims;
+* PutObject with ``If-None-Match: *`` for the catalog's version claims, and
+  with ``If-Match: <ETag>`` for the conditional overwrite of run records;
 * uploads checked by S3 itself (``ChecksumSHA256`` on every PUT and part) and
   visible only once they are the hashed bytes (:mod:`tether_s3.uploads`).
 """
@@ -33,6 +34,7 @@ from tether.errors import (
     DriftError,
     InvalidURIError,
     ObjectNotFoundError,
+    PreconditionFailedError,
     StorageError,
     TetherError,
     VersionGoneError,
@@ -391,6 +393,35 @@ class S3Driver(Driver):
             kw["IfNoneMatch"] = "*"
         with self.translating(uri, create=if_absent):
             self._call(bucket, "put_object", **kw)
+
+    def read_bytes_versioned(self, uri: str) -> tuple[bytes, str]:
+        """The bytes and the ETag of the same GetObject (one request)."""
+        bucket, key = self.split(self.path_of(uri))
+        from fsspec.asyn import sync
+
+        fs = self.fs(bucket)
+
+        async def go() -> tuple[bytes, str]:
+            resp = await fs._call_s3("get_object", Bucket=bucket, Key=key)
+            body = resp["Body"]
+            try:
+                return await body.read(), resp["ETag"]
+            finally:
+                body.close()
+
+        with self.translating(uri):
+            return sync(fs.loop, go)
+
+    def write_bytes_if_match(self, uri: str, data: bytes, token: str) -> str:
+        """PutObject with ``If-Match: <ETag>``: S3 answers 412 when the object
+        changed since it was read, 404 when it is gone."""
+        bucket, key = self.split(self.path_of(uri))
+        try:
+            with self.translating(uri):
+                resp = self._call(bucket, "put_object", Key=key, Body=data, IfMatch=token)
+        except DriftError:  # how _translate names a 412 outside create-if-absent
+            raise PreconditionFailedError(f"{redact(uri)} changed since it was read") from None
+        return str(resp["ETag"])
 
     def list_names(self, uri: str) -> list[str]:
         bucket, key = self.split(self.path_of(uri))
