@@ -106,6 +106,10 @@ class DriftError(IntegrityError):
     """The remote object changed since it was logged and no version pins the old bytes."""
 
 
+class UnverifiedAssetError(IntegrityError):
+    """``require_verified``: an asset has no checksum tether can recompute (size only)."""
+
+
 # --- local side -----------------------------------------------------------------------
 class UnsafePathError(TetherError, ValueError):
     """A logical path that would escape the destination folder."""
