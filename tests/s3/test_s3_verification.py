@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,17 +38,22 @@ def upload_multipart(s3_client, bucket: str, key: str, data: bytes, tmp_path: Pa
     return s3_client.head_object(Bucket=bucket, Key=key)
 
 
-def test_multipart_uploads_are_recorded_with_their_part_size_and_verified(s3_client, bucket,
+def test_multipart_uploads_are_recorded_with_their_part_size_and_verified(moto_server, s3_client, bucket,
                                                                         tmp_path: Path) -> None:
     data = {f"ckpt/{n}.pt": os.urandom(size) for n, size in (("a", 20 * MiB), ("b", 24 * MiB))}
     for key, body in data.items():
         head = upload_multipart(s3_client, bucket, key, body, tmp_path)
         assert head["ETag"].strip('"').endswith("-3")
     s3_client.put_object(Bucket=bucket, Key="ckpt/small.json", Body=b"{}")
+    heads = rf"HEAD /{bucket}/ckpt/[^ ]*"
+    before = len(re.findall(heads, moto_server.log_text()))
     art = tether.Artifact("ckpt", type="model")
     assets = {a.logical_path: a for a in art.add_remote(f"s3://{bucket}/ckpt/")}  # from the listing
     assert {p: (a.part_size, a.verification) for p, a in assets.items()} == {
         "a.pt": (8 * MiB, "multipart-etag"), "b.pt": (8 * MiB, "multipart-etag"), "small.json": (None, "md5")}
+    # one HEAD (PartNumber=1) per multipart object; the single-part object costs nothing
+    new_heads = re.findall(heads, moto_server.log_text())[before:]
+    assert len(new_heads) == 2 and all("partNumber=1" in h for h in new_heads), new_heads
     (one,) = tether.Artifact("one").add_remote(f"s3://{bucket}/ckpt/a.pt")  # one object: its HEAD
     assert one.part_size == 8 * MiB and one.verification == "multipart-etag"
     v = tether.Catalog().log(art)
