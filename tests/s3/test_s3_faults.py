@@ -126,3 +126,31 @@ def test_multipart_uploads_through_a_flipping_network_are_verified_or_a_clear_er
     assert [o.status for o in again.outcomes] == ["failed"] * len(files)
     assert all("multipart-etag of the fetched bytes" in (o.error or "") for o in again.outcomes)
     _assert_nothing_wrong_on_disk(tmp_path / "all-flipped", expected, again)
+
+
+def test_hashing_at_log_time_through_a_flipping_network_never_records_a_wrong_sha256(
+        s3_client, bucket, fault_proxy, monkeypatch, tmp_path: Path) -> None:
+    """``hash=True`` checks the bytes it hashes against the store's own checksum (an MD5 or a
+    multipart ETag) on the same pass: a flipped byte is read again, never recorded as the
+    content's sha256 (which would make the version undownloadable)."""
+    import hashlib
+
+    from boto3.s3.transfer import TransferConfig
+
+    mib = 1024 * 1024
+    files = {f"h/{i}.bin": os.urandom(2048 + i) for i in range(6)}
+    for key, body in files.items():
+        s3_client.put_object(Bucket=bucket, Key=key, Body=body)
+    src = tmp_path / "big.bin"
+    src.write_bytes(os.urandom(18 * mib))
+    s3_client.upload_file(str(src), bucket, "h/big.bin",
+                          Config=TransferConfig(multipart_threshold=8 * mib, multipart_chunksize=8 * mib))
+    files["h/big.bin"] = src.read_bytes()
+    proxy = fault_proxy(flip=0.3)
+    tether.configure("s3", endpoint_url=proxy.url)
+    monkeypatch.setenv("TETHER_RETRY_ATTEMPTS", "8")
+    monkeypatch.setenv("TETHER_RETRY_BASE_DELAY", "0.01")
+    assets = tether.Artifact("hashed").add_remote(f"s3://{bucket}/h/", hash=True)
+    assert proxy.injected["flip"] >= 1, proxy.injected
+    assert {a.logical_path: a.checksums["sha256"] for a in assets} == {
+        k.removeprefix("h/"): hashlib.sha256(v).hexdigest() for k, v in files.items()}

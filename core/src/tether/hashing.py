@@ -7,7 +7,10 @@ hash they computed themselves. Reads go through the driver's ``read_range``,
 so they are pinned to the version being recorded (version id, generation or
 ``If-Match`` on the ETag). Whatever checksum the store did report (an MD5
 ETag, a multipart ETag) is checked on the same pass, so a byte corrupted in
-transit is read again rather than recorded as the content's sha256.
+transit is read again rather than recorded as the content's sha256. An object
+with no such checksum has nothing to check the read against: were it
+corrupted on the wire, the recorded sha256 would make every download of it
+fail with a checksum error (never accept other bytes) until it is logged again.
 """
 
 from __future__ import annotations
