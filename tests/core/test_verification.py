@@ -9,6 +9,7 @@ rules against moto are in tests/s3/test_s3_verification.py.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import tracemalloc
@@ -41,7 +42,7 @@ def test_multipart_etag_is_the_same_however_the_bytes_arrive(data: bytes, part: 
     parts; the hasher splits on its own boundaries."""
     h = checksums.MultipartEtag(part)
     bounds = sorted({0, len(data), *(c for c in cuts if c <= len(data))})
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         h.update(memoryview(data)[a:b])
     assert h.hexdigest() == s3_multipart_etag(data, part)
     assert h.hexdigest() == s3_multipart_etag(data, part)  # reading it does not change it

@@ -27,7 +27,7 @@ PARTS_8MIB = TransferConfig(multipart_threshold=8 * MiB, multipart_chunksize=8 *
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tether.cli", *args], capture_output=True, text=True,
-                          timeout=300)
+                          check=False, timeout=300)
 
 
 def upload_multipart(s3_client, bucket: str, key: str, data: bytes, tmp_path: Path) -> dict:
