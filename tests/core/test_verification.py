@@ -64,7 +64,8 @@ def test_verification_strength_ranks_every_kind() -> None:
 
 def test_part_size_is_recorded_only_when_set_and_old_digests_do_not_change(tmp_path: Path) -> None:
     etag = s3_multipart_etag(b"x" * 20, 8)
-    a = Asset(logical_path="m.bin", link="s3://b/m.bin", uri="s3://b/m.bin", size=20, checksums={"etag": etag})
+    a = Asset(logical_path="m.bin", link="s3://b/m.bin", uri="s3://b/m.bin", size=20,
+              checksums={"etag": etag})
     b = attrs.evolve(a, part_size=8)
     assert content_digest("model", (a,)) != content_digest("model", (b,))
     assert a.identity() == b.identity()[:-1]  # appended, only when recorded

@@ -74,7 +74,8 @@ def test_multipart_uploads_are_recorded_with_their_part_size_and_verified(moto_s
     assert "multipart-etag" in cli("show", "ckpt").stdout
 
 
-def test_model_v2_over_v1_of_the_same_size_is_not_present(s3_client, versioned_bucket, tmp_path: Path) -> None:
+def test_model_v2_over_v1_of_the_same_size_is_not_present(s3_client, versioned_bucket,
+                                                          tmp_path: Path) -> None:
     """The issue's scenario: `tether download model:v2 DEST` over v1 of the same size kept v1,
     printed `1 present` and exited 0."""
     b = versioned_bucket
@@ -120,7 +121,8 @@ def kms_bucket(s3_client, bucket) -> str:
     return bucket
 
 
-def test_sse_kms_objects_are_size_only_and_never_trusted_on_size(s3_client, kms_bucket, tmp_path: Path) -> None:
+def test_sse_kms_objects_are_size_only_and_never_trusted_on_size(s3_client, kms_bucket,
+                                                                 tmp_path: Path) -> None:
     s3_client.put_object(Bucket=kms_bucket, Key="enc/weights.bin", Body=b"version two!")
     r = cli("log", "enc", f"s3://{kms_bucket}/enc/")
     assert r.returncode == 0, r.stderr

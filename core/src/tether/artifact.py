@@ -90,7 +90,8 @@ class Artifact:
     # ------------------------------------------------------------------ remote
     def add_remote(self, uri: str, logical_path: str | None = None,
                    metadata: Mapping[str, Any] | None = None, *, strict: bool | None = None,
-                   max_objects: int | None = None, glob: bool | None = None, hash: bool = False) -> list[Asset]:
+                   max_objects: int | None = None, glob: bool | None = None,
+                   hash: bool = False) -> list[Asset]:
         """Record the object(s) ``uri`` names without copying them.
 
         ``uri`` is one object, a prefix/folder (one asset per object, logical

@@ -320,8 +320,8 @@ class Downloader:
             why = "the object changed since it was logged, or was corrupted in transit"
             if kind == "multipart-etag":
                 why += f", or its parts were not all {asset.part_size} bytes"
-            raise ChecksumMismatchError(
-                f"asset {asset.logical_path!r}: {kind} of the fetched bytes is {got}, recorded {expected} ({why})")
+            raise ChecksumMismatchError(f"asset {asset.logical_path!r}: {kind} of the fetched bytes is {got}, "
+                                        f"recorded {expected} ({why})")
 
 
 def plan_targets(assets: Iterable[Asset], dest: Path) -> dict[str, Path]:
@@ -452,8 +452,9 @@ def _conflict_message(dest: Path, label: str, conflicts: list[str], unverifiable
     if conflicts:
         parts.append(f"{len(conflicts)} file(s) in {dest} differ from {label}: {_shown(conflicts)}")
     if unverifiable:
-        parts.append(f"{len(unverifiable)} file(s) in {dest} cannot be verified against {label} (no checksum "
-                     f"recorded, only the size, so any bytes of that size would pass): {_shown(unverifiable)}")
+        parts.append(f"{len(unverifiable)} file(s) in {dest} cannot be verified against {label} (no "
+                     "checksum recorded, only the size, so any bytes of that size would pass): "
+                     f"{_shown(unverifiable)}")
     return ("; ".join(parts) + "; nothing was written "
             "(use overwrite='overwrite' to replace them or 'preserve' to keep them)")
 
