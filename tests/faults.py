@@ -119,12 +119,14 @@ class FaultProxy:
             i = len(data) // 2
             data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
         h.send_response(status)
+        head = h.command == "HEAD"  # no body: the upstream's Content-Length is the object's size
         for k, v in resp_headers:
-            if k.lower() not in _HOP and k.lower() != "content-length":
+            if k.lower() not in _HOP and (head or k.lower() != "content-length"):
                 h.send_header(k, v)
-        h.send_header("Content-Length", str(len(data)))
+        if not head:
+            h.send_header("Content-Length", str(len(data)))
         h.end_headers()
-        if h.command == "HEAD":
+        if head:
             return
         if fault in ("reset", "truncate") and len(data) > 1:
             h.wfile.write(data[: len(data) // 2])

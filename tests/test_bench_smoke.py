@@ -18,7 +18,7 @@ def test_bench_tiny_runs_every_scenario_and_writes_results() -> None:
     doc = json.loads(path.read_text())
     path.unlink()
     titles = [d["title"] for d in doc["results"]]
-    assert [t.split(" ")[0] for t in titles] == ["resolve", "resolve", "resolve", "download", "download", "log",
+    assert [t.split(" ")[0] for t in titles] == ["resolve", "resolve", "resolve", "download", "download", "download", "log",
                                                  "catalog:", "diff:", "import", "runs:", "runs:"]
     resolve = doc["results"][0]
     assert resolve["requests (one run)"]["tether"] <= 4  # one listing page plus per-bucket facts

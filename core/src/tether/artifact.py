@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from . import config
-from .driver import DEFAULT_MAX_OBJECTS, Resolution
+from .driver import DEFAULT_MAX_OBJECTS, Driver, Resolution
 from .errors import (
     AccessDeniedError,
     InvalidArtifactError,
@@ -154,7 +154,8 @@ class Artifact:
     # ------------------------------------------------------------------ remote
     def add_remote(self, uri: str, logical_path: str | None = None,
                    metadata: Mapping[str, Any] | None = None, *, strict: bool | None = None,
-                   max_objects: int | None = None, glob: bool | None = None) -> list[Asset]:
+                   max_objects: int | None = None, glob: bool | None = None,
+                   hash: bool = False) -> list[Asset]:
         """Record the object(s) ``uri`` names without copying them.
 
         ``uri`` is one object, a prefix/folder (one asset per object, logical
@@ -162,6 +163,11 @@ class Artifact:
         A URI whose scheme no tether plugin serves (``https://``, any string) is
         kept as a link-only asset with a warning; so is an object store that
         refuses access. ``strict=True`` raises instead.
+
+        ``hash=True`` reads every object's bytes once (pinned to the version
+        recorded) and records their sha256, for objects whose store reports no
+        checksum tether can verify (``verification`` would be ``size-only``).
+        Objects that already carry a sha256 are not read.
         """
         if not isinstance(uri, str) or not uri.strip():
             raise InvalidURIError(f"artifact {self.name!r}: empty URI {uri!r}; give an object, prefix or link")
@@ -182,28 +188,32 @@ class Artifact:
             if strict:
                 raise
             return [self._add_link(uri, logical_path, metadata, f"{exc}; recorded as a link only")]
-        # Not around resolve: a listing can take minutes of network I/O, and the
-        # collector should run meanwhile for whatever the HTTP stack leaves behind.
-        with gc_paused():  # one asset per object, none cyclic
-            return self._add_resolved(res, uri, logical_path, metadata)
+        return self._add_resolved(res, uri, logical_path, metadata, driver if hash else None)
 
     def _add_resolved(self, res: Resolution, uri: str, logical_path: str | None,
-                      metadata: Mapping[str, Any] | None) -> list[Asset]:
+                      metadata: Mapping[str, Any] | None, hash_with: Driver | None = None) -> list[Asset]:
         source = redact(res.objects[0].uri if res.kind == "object" else uri)
         # Staged first so a clash leaves the artifact as it was.
         staged: dict[str, Asset] = {}
         relative, from_object = res.relative, Asset.from_object
-        for obj in res.objects:
-            if res.kind == "object":
-                lp = logical_path.rstrip("/") if logical_path else relative(obj)
-            else:
-                lp = join_logical(logical_path, relative(obj))
-            if lp in staged:
-                raise InvalidArtifactError(f"artifact {self.name!r}: two objects map to {lp!r}")
-            staged[lp] = from_object(lp, obj, source=source, metadata=metadata)
+        # Not around resolve or hashing: they can take minutes of network I/O, and the
+        # collector should run meanwhile for whatever the HTTP stack leaves behind.
+        with gc_paused():  # one asset per object, none cyclic
+            for obj in res.objects:
+                if res.kind == "object":
+                    lp = logical_path.rstrip("/") if logical_path else relative(obj)
+                else:
+                    lp = join_logical(logical_path, relative(obj))
+                if lp in staged:
+                    raise InvalidArtifactError(f"artifact {self.name!r}: two objects map to {lp!r}")
+                staged[lp] = from_object(lp, obj, source=source, metadata=metadata)
         if self._assets or self._pending:
             for lp in staged:
                 self._claim(lp)  # raises, naming the clash
+        if hash_with is not None:
+            from .hashing import hash_assets  # imports transfer: only when asked
+
+            staged = {a.logical_path: a for a in hash_assets(list(staged.values()), hash_with)}
         self._assets.update(staged)
         return list(staged.values())
 

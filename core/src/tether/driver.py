@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 
 from . import config
-from .checksums import CHUNK, VERIFIABLE, MultiHasher
+from .checksums import CHUNK, SIZE_ONLY, MultiHasher, verification_strength
 from .errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -243,7 +243,8 @@ class Driver:
         verified. Drivers whose listings carry checksums (S3, GCS) or that
         cache hashes (local) override this. Returns one object per input, in
         the same order (callers pair them up by position)."""
-        todo = [i for i, o in enumerate(objects) if not any(k in o.checksums for k in VERIFIABLE)]
+        todo = [i for i, o in enumerate(objects)
+                if verification_strength(o.checksums, o.part_size) == SIZE_ONLY]
         if not todo:
             return objects
         out = list(objects)

@@ -121,6 +121,10 @@ class SourceChangedError(IntegrityError):
     its content address and no version is recorded."""
 
 
+class UnverifiedAssetError(IntegrityError):
+    """``require_verified``: an asset has no checksum tether can recompute (size only)."""
+
+
 # --- local side -----------------------------------------------------------------------
 class UnsafePathError(TetherError, ValueError):
     """A logical path that would escape the destination folder."""

@@ -10,7 +10,14 @@ large artifacts), readable with the standard library alone::
      "created_by_run": "20261127T103000.000Z-3f9a1c2b7d4e",   # only when logged in a run
      "assets": [{"path": "a.jpg", "uri": "s3://bucket/train/a.jpg", "size": 12,
                  "checksums": {"etag": "...", "md5": "..."}, "version_id": "...",
-                 "last_modified": "...", "source": 0}, ...]}
+                 "last_modified": "...", "source": 0, "verification": "md5"}, ...]}
+
+``part_size`` (an S3 object uploaded in parts: the size of every part but the
+last) appears only when recorded. ``verification`` is derived, written for
+readers of the JSON (see :mod:`tether.checksums` for its values); tether
+ignores it when reading and recomputes it from ``checksums`` and
+``part_size``, so an edited value can never make an asset look more verified
+than its checksums allow.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from typing import Any
 
 import attrs
 
-from .checksums import KNOWN_KINDS
+from .checksums import KNOWN_KINDS, multipart_parts, verification_strength
 from .errors import InvalidArtifactError, ManifestError, UnsafePathError
 from .paths import check_logical_path, shown_name
 
@@ -99,6 +106,9 @@ class RemoteObject:
     checksums: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map, hash=False)
     version_id: str | None = None
     last_modified: str | None = None
+    #: S3 objects uploaded in parts of one size: that size (the last part may be
+    #: shorter), what recomputing the multipart ETag needs. None otherwise.
+    part_size: int | None = None
 
 
 @attrs.frozen
@@ -108,7 +118,7 @@ class Asset:
     ``synced`` assets were resolved by a driver: ``uri`` names the object,
     ``size``/``checksums``/``version_id`` pin its bytes. Link-only assets
     (``synced=False``) keep just ``link``, a redacted reference string that
-    tether cannot fetch.
+    tether cannot fetch. ``part_size``: see :class:`RemoteObject`.
     """
 
     logical_path: str = attrs.field()
@@ -121,6 +131,7 @@ class Asset:
     synced: bool = True
     metadata: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map, hash=False)
     source: str | None = None
+    part_size: int | None = None
 
     @logical_path.validator
     def _check_path(self, _attr: object, value: str) -> None:
@@ -131,13 +142,23 @@ class Asset:
                     metadata: Mapping[str, Any] | None = None) -> Asset:
         # Positional: called once per object of every listing.
         return cls(logical_path, obj.uri, obj.uri, obj.size, obj.checksums, obj.version_id,
-                   obj.last_modified, True, metadata or _EMPTY, source)
+                   obj.last_modified, True, metadata or _EMPTY, source, obj.part_size)
+
+    @property
+    def verification(self) -> str | None:
+        """How strongly the bytes are verified (``sha256`` ... ``size-only``,
+        see :mod:`tether.checksums`); None for a link-only asset."""
+        return verification_strength(self.checksums, self.part_size) if self.synced else None
 
     def identity(self) -> tuple[Any, ...]:
-        """What makes two assets the same content (last_modified excluded)."""
-        return (self.logical_path, self.uri, self.link, self.size,
-                tuple(sorted(self.checksums.items())), self.version_id, self.synced,
-                _metadata_json(self.metadata))
+        """What makes two assets the same content (last_modified excluded).
+
+        ``part_size`` is appended only when recorded, so the digests of assets
+        logged before it existed do not change."""
+        ident = (self.logical_path, self.uri, self.link, self.size,
+                 tuple(sorted(self.checksums.items())), self.version_id, self.synced,
+                 _metadata_json(self.metadata))
+        return ident if self.part_size is None else (*ident, self.part_size)
 
 
 def _make_identity_encoder() -> Any:
@@ -243,6 +264,9 @@ class Manifest:
                 row["version_id"] = a.version_id
             if a.last_modified is not None:
                 row["last_modified"] = a.last_modified
+            if a.part_size is not None:
+                row["part_size"] = a.part_size
+            row["verification"] = verification_strength(a.checksums, a.part_size)
         else:
             row["link"] = a.link
             row["synced"] = False
@@ -466,8 +490,25 @@ class _RowReader:
         self.last_modified = modified
         if "md5" in sums and sums.get("etag") == sums["md5"]:
             sums = {**sums, "md5": sums["etag"]}
+        part_size = _part_size(row.get("part_size"), sums, size, bad, path)
+        # "verification" is derived: recomputed by Asset.verification, never read.
         return Asset(logical_path=path, link=uri, uri=uri, size=size, checksums=sums, version_id=vid,
-                     last_modified=modified, synced=True, metadata=meta, source=source)
+                     last_modified=modified, synced=True, metadata=meta, source=source, part_size=part_size)
+
+
+def _part_size(value: Any, sums: Mapping[str, str], size: int, bad: Any, path: str) -> int | None:
+    """A row's ``part_size``, checked against its multipart ETag and size: a
+    hostile value (1 byte parts of a 5 TiB object) would otherwise cost one MD5
+    object per byte while verifying."""
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise bad(f"asset {path!r} has an invalid part_size {value!r}")
+    parts = multipart_parts(sums.get("etag"))
+    if parts is None or not (parts - 1) * value < size <= parts * value:
+        raise bad(f"asset {path!r}: part_size {value} does not fit its size {size} and ETag "
+                  f"{sums.get('etag')!r} (parts of that size would not make the object)")
+    return value
 
 
 def _read_line_per_asset(stream: Any, where: str, budget: int) -> Manifest | None:

@@ -5,7 +5,13 @@ Guarantees (tested in ``tests/core/test_download.py`` and the driver suites):
 * every logical path is checked before a byte is written; a path that would
   land outside ``dest`` fails the whole download up front;
 * bytes are hashed while they stream, and a file only appears under its final
-  name (``os.replace``) once its size and strongest checksum match;
+  name (``os.replace``) once its size and strongest checksum match (an S3
+  multipart ETag is recomputed from the recorded part size);
+* a file already in ``dest`` counts as present only when its checksum matches:
+  an asset with no verifiable checksum (``size-only``) is never taken on its
+  size, the way ``rsync --checksum`` never trusts size alone; it is fetched
+  again, or is a conflict under ``overwrite="fail"``, and
+  ``require_verified=True`` refuses such versions before writing anything;
 * a failed or interrupted file leaves nothing behind; after ``kill -9`` the
   hidden ``.tether-part`` file is resumed by the next run, re-hashing what it
   already holds, so only missing bytes are fetched;
@@ -29,7 +35,7 @@ from typing import BinaryIO, Literal
 import attrs
 
 from . import config, localfs
-from .checksums import CHUNK, MultiHasher, hash_file, kinds_to_verify
+from .checksums import CHUNK, SIZE_ONLY, MultiHasher, check_file, mismatches, verification_strength, verifiers
 from .driver import Driver
 from .errors import (
     ChecksumMismatchError,
@@ -41,6 +47,7 @@ from .errors import (
     StorageError,
     TetherError,
     UnsafePathError,
+    UnverifiedAssetError,
 )
 from .models import Asset
 from .parallel import parallel_map
@@ -146,18 +153,15 @@ class VerifyResult:
 def local_matches(path: Path, asset: Asset) -> bool:
     """True when the file at ``path`` has the asset's size and verified checksums.
 
-    Assets with no locally verifiable checksum (an S3 multipart ETag alone)
-    match on size only."""
+    Never on size alone: an asset with no verifiable checksum (``size-only``)
+    matches no file, since any bytes of the right length would."""
     try:
         if not path.is_file() or path.stat().st_size != asset.size:
             return False
     except OSError:
         return False
-    kinds = kinds_to_verify(asset.checksums)
-    if not kinds:
-        return True
-    got = hash_file(str(path), kinds)
-    return all(got[k] == asset.checksums[k] for k in kinds)
+    bad = check_file(str(path), asset.checksums, asset.part_size)
+    return bad == []
 
 
 def _part_path(final: Path, asset: Asset) -> Path:
@@ -269,7 +273,7 @@ class Downloader:
             part.commit(final.name, asset.size or 0)
         return "downloaded"
 
-    def _fetch_parts(self, driver: Driver, asset: Asset, starts: list[int], psize: int, size: int,
+    def _fetch_parts(self, driver: Driver, asset: Asset, starts: Iterable[int], psize: int, size: int,
                      window: int, hasher: MultiHasher, f: BinaryIO) -> None:
         """Large object: ranged parts fetched in parallel, written and hashed in order.
 
@@ -305,8 +309,8 @@ class Downloader:
 
     def _fetch_into(self, driver: Driver, asset: Asset, part: localfs.PartFile, *, resume: bool) -> None:
         size = asset.size or 0
-        kinds = kinds_to_verify(asset.checksums)
-        hasher = MultiHasher(kinds)
+        checks = verifiers(asset.checksums, asset.part_size)
+        hasher = MultiHasher(hashers={kind: h for kind, h, _ in checks})
         have = part.size() if resume else 0
         if have > size:
             have = 0
@@ -319,7 +323,7 @@ class Downloader:
                 f.seek(have)
             window = max(2, min(self.workers, 8))
             psize = part_size_for(driver, size - have, window)
-            starts = list(range(have, size, psize))
+            starts = range(have, size, psize)  # lazy: a claimed size of 2**51 costs nothing here
             if len(starts) <= 1:
                 for s in starts:
                     data = self._read(driver, asset, s, min(size, s + psize))
@@ -334,12 +338,12 @@ class Downloader:
             written = f.tell()
         if written != size:
             raise ChecksumMismatchError(f"asset {asset.logical_path!r}: got {written} bytes, recorded {size}")
-        got = hasher.digests()
-        for k in kinds:
-            if got[k] != asset.checksums[k]:
-                raise ChecksumMismatchError(
-                    f"asset {asset.logical_path!r}: {k} of the fetched bytes is {got[k]}, recorded "
-                    f"{asset.checksums[k]} (the object changed since it was logged, or was corrupted in transit)")
+        for kind, got, expected in mismatches(checks):
+            why = "the object changed since it was logged, or was corrupted in transit"
+            if kind == "multipart-etag":
+                why += f", or its parts were not all {asset.part_size} bytes"
+            raise ChecksumMismatchError(f"asset {asset.logical_path!r}: {kind} of the fetched bytes is {got}, "
+                                        f"recorded {expected} ({why})")
 
 
 def plan_targets(assets: Iterable[Asset], dest: Path) -> dict[str, Path]:
@@ -384,7 +388,13 @@ def _unicode_insensitive(folder: Path) -> bool:
 def download(assets: tuple[Asset, ...], dest: str | os.PathLike[str], *, overwrite: Overwrite = "fail",
              workers: int | None = None, progress: Progress | None = None, strict: bool = False,
              driver_for: Callable[[Asset], Driver], raise_on_error: bool = True,
-             retry: RetryPolicy | None = None, label: str = "artifact") -> DownloadResult:
+             retry: RetryPolicy | None = None, label: str = "artifact",
+             require_verified: bool = False) -> DownloadResult:
+    """Fetch ``assets`` into ``dest``; see the module docstring for the guarantees.
+
+    ``require_verified=True`` raises :class:`UnverifiedAssetError` (naming the
+    first such assets) before anything is written when any asset could only be
+    checked by its size."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise InvalidArgumentError(f"workers must be a whole number >= 1 (or None for the driver's "
                                    f"default), got {workers!r}")
@@ -393,6 +403,8 @@ def download(assets: tuple[Asset, ...], dest: str | os.PathLike[str], *, overwri
     # Settings are read (and refused) before DEST is touched.
     retry = retry or RetryPolicy.from_env()
     memory_budget()
+    if require_verified:
+        _require_verified(assets, label)
     dest = Path(dest)
     if dest.exists() and not dest.is_dir():
         raise DestinationConflictError(f"destination {dest} exists and is not a folder")
@@ -408,6 +420,7 @@ def download(assets: tuple[Asset, ...], dest: str | os.PathLike[str], *, overwri
         a.logical_path: AssetOutcome(a.logical_path, "skipped", error=f"link-only: {a.link}") for a in links}
     todo: list[Asset] = []
     conflicts: list[str] = []
+    unverifiable: list[str] = []
     for a in synced:
         target = targets[a.logical_path]
         if target.is_dir() and not target.is_symlink():
@@ -418,16 +431,14 @@ def download(assets: tuple[Asset, ...], dest: str | os.PathLike[str], *, overwri
             elif overwrite == "preserve":
                 outcomes[a.logical_path] = AssetOutcome(a.logical_path, "preserved", str(target), a.size or 0)
             elif overwrite == "fail":
-                conflicts.append(a.logical_path)
+                size_only = verification_strength(a.checksums, a.part_size) == SIZE_ONLY
+                (unverifiable if size_only else conflicts).append(a.logical_path)
             else:
                 todo.append(a)
         else:
             todo.append(a)
-    if conflicts:
-        shown = ", ".join(repr(c) for c in conflicts[:5]) + (" ..." if len(conflicts) > 5 else "")
-        raise DestinationConflictError(
-            f"{len(conflicts)} file(s) in {dest} differ from {label}: {shown}; nothing was written "
-            "(use overwrite='overwrite' to replace them or 'preserve' to keep them)")
+    if conflicts or unverifiable:
+        raise DestinationConflictError(_conflict_message(dest, label, conflicts, unverifiable))
 
     n_workers = workers or (driver_for(todo[0]).default_workers if todo else 1)
     dl = Downloader(workers=n_workers, progress=progress, retry=retry or RetryPolicy.from_env(),
@@ -471,6 +482,32 @@ def download(assets: tuple[Asset, ...], dest: str | os.PathLike[str], *, overwri
     return result
 
 
+def _shown(paths: list[str]) -> str:
+    return ", ".join(repr(c) for c in paths[:5]) + (" ..." if len(paths) > 5 else "")
+
+
+def _conflict_message(dest: Path, label: str, conflicts: list[str], unverifiable: list[str]) -> str:
+    parts = []
+    if conflicts:
+        parts.append(f"{len(conflicts)} file(s) in {dest} differ from {label}: {_shown(conflicts)}")
+    if unverifiable:
+        parts.append(f"{len(unverifiable)} file(s) in {dest} cannot be verified against {label} (no "
+                     "checksum recorded, only the size, so any bytes of that size would pass): "
+                     f"{_shown(unverifiable)}")
+    return ("; ".join(parts) + "; nothing was written "
+            "(use overwrite='overwrite' to replace them or 'preserve' to keep them)")
+
+
+def _require_verified(assets: Iterable[Asset], label: str) -> None:
+    weak = [a.logical_path for a in assets
+            if a.synced and verification_strength(a.checksums, a.part_size) == SIZE_ONLY]
+    if weak:
+        raise UnverifiedAssetError(
+            f"{label}: {len(weak)} asset(s) can only be checked by their size, not a checksum: "
+            f"{_shown(weak)}; nothing was written (log them again with hash=True / --hash to record "
+            "sha256, or download without require_verified)")
+
+
 def verify(assets: tuple[Asset, ...], dest: str | os.PathLike[str], *, workers: int = 8) -> VerifyResult:
     """Check the files under ``dest`` against the recorded sizes and checksums."""
     dest = Path(dest)
@@ -485,13 +522,13 @@ def verify(assets: tuple[Asset, ...], dest: str | os.PathLike[str], *, workers: 
         size = path.stat().st_size
         if size != a.size:
             return VerifyOutcome(a.logical_path, "modified", f"size {size}, recorded {a.size}")
-        kinds = kinds_to_verify(a.checksums)
-        if not kinds:
-            return VerifyOutcome(a.logical_path, "unverifiable", "no locally computable checksum recorded")
-        got = hash_file(str(path), kinds)
-        bad = [k for k in kinds if got[k] != a.checksums[k]]
+        bad = check_file(str(path), a.checksums, a.part_size)
+        if bad is None:
+            return VerifyOutcome(a.logical_path, "unverifiable",
+                                 "no checksum recorded (size-only): any bytes of that size would pass")
         if bad:
-            return VerifyOutcome(a.logical_path, "modified", f"{bad[0]} {got[bad[0]]}, recorded {a.checksums[bad[0]]}")
+            kind, got, expected = bad[0]
+            return VerifyOutcome(a.logical_path, "modified", f"{kind} {got}, recorded {expected}")
         return VerifyOutcome(a.logical_path, "ok")
 
     return VerifyResult(dest, tuple(parallel_map(one, assets, workers)))

@@ -132,12 +132,17 @@ class ArtifactVersion:
 
     def download(self, dest: str | os.PathLike[str], overwrite: transfer.Overwrite = "fail",
                  workers: int | None = None, progress: transfer.Progress | None = None, *,
-                 strict: bool = False, raise_on_error: bool = True) -> transfer.DownloadResult:
-        """Fetch exactly the recorded bytes into ``dest`` (see :mod:`tether.transfer`)."""
+                 strict: bool = False, raise_on_error: bool = True,
+                 require_verified: bool = False) -> transfer.DownloadResult:
+        """Fetch exactly the recorded bytes into ``dest`` (see :mod:`tether.transfer`).
+
+        ``require_verified=True``: refuse (``UnverifiedAssetError``, nothing
+        written) when any asset's ``verification`` is ``size-only``."""
         check_sources_allowed(self.assets, self.catalog, self.ref)
         return transfer.download(self.assets, dest, overwrite=overwrite, workers=workers,
                                  progress=progress, strict=strict, raise_on_error=raise_on_error,
-                                 driver_for=lambda a: driver_for_uri(a.uri or a.link), label=self.ref)
+                                 driver_for=lambda a: driver_for_uri(a.uri or a.link), label=self.ref,
+                                 require_verified=require_verified)
 
     def verify(self, dest: str | os.PathLike[str]) -> transfer.VerifyResult:
         """Check a local copy under ``dest`` against the manifest."""

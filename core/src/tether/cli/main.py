@@ -75,6 +75,7 @@ def _version_json(v: ArtifactVersion, with_assets: bool = True) -> dict[str, Any
             "logical_path": a.logical_path, "uri": a.uri, "link": a.link, "size": a.size,
             "checksums": dict(a.checksums), "version_id": a.version_id,
             "last_modified": a.last_modified, "synced": a.synced, "metadata": dict(a.metadata),
+            "part_size": a.part_size, "verification": a.verification,
         } for a in v.assets]
     return doc
 
@@ -106,17 +107,19 @@ def _parse_meta(pairs: tuple[str, ...]) -> dict[str, Any]:
               help="Cap on objects per prefix (default 10000).")
 @click.option("--artifacts-uri", default=None, help="Where --upload files go (default: the catalog's storage).")
 @click.option("--json", "as_json", is_flag=True, help="Print the logged version as JSON.")
+@click.option("--hash", "hash_", is_flag=True,
+              help="Read each object once and record its sha256 (for stores with no verifiable checksum).")
 @click.pass_context
 def log(ctx: click.Context, name: str, uris: tuple[str, ...], uploads: tuple[str, ...], type_: str,
         aliases: tuple[str, ...], tags: tuple[str, ...], meta: tuple[str, ...], strict: bool,
-        max_objects: int | None, artifacts_uri: str | None, as_json: bool) -> None:
+        max_objects: int | None, artifacts_uri: str | None, as_json: bool, hash_: bool) -> None:
     """Log URI... (objects, prefixes, globs, local paths) as the next version of NAME."""
     if not uris and not uploads:
         raise click.UsageError("give at least one URI or --upload PATH")
     art = Artifact(name, type=type_, metadata=_parse_meta(meta), strict=strict,
                    max_objects=max_objects, artifacts_uri=artifacts_uri)
     for uri in uris:
-        art.add_remote(uri)
+        art.add_remote(uri, hash=hash_)
     for path in uploads:
         art.add(path)
     v = _catalog(ctx).log(art, aliases=aliases, tags=tags)
@@ -136,15 +139,17 @@ def log(ctx: click.Context, name: str, uris: tuple[str, ...], uploads: tuple[str
 @click.option("--strict", is_flag=True, help="Fail if the version has link-only assets.")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option("--require-verified", is_flag=True,
+              help="Refuse a version with assets only checkable by size (no checksum recorded).")
 @click.pass_context
 def download(ctx: click.Context, ref: str, dest: str, overwrite: str, workers: int | None,
-             strict: bool, as_json: bool, progress: bool | None) -> None:
+             strict: bool, as_json: bool, progress: bool | None, require_verified: bool) -> None:
     """Download exactly the recorded bytes of a version into DEST, verified."""
     v = _catalog(ctx).get(ref)
     show = sys.stderr.isatty() if progress is None else progress
     with _progress(v.total_size, show) as cb:
         result = v.download(dest, overwrite=overwrite, workers=workers, progress=cb,  # type: ignore[arg-type]
-                            strict=strict, raise_on_error=False)
+                            strict=strict, raise_on_error=False, require_verified=require_verified)
     if as_json:
         _emit_json({"ref": v.ref, "dest": str(result.dest), "ok": result.ok, "counts": result.counts(),
                     "outcomes": [{"logical_path": o.logical_path, "status": o.status, "path": o.path,
@@ -182,7 +187,7 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
     for a in v.assets:
         if a.synced:
             ver = f" @{a.version_id}" if a.version_id else ""
-            click.echo(f"  {a.logical_path}  {a.size}  {a.uri}{ver}")
+            click.echo(f"  {a.logical_path}  {a.size}  {a.verification}  {a.uri}{ver}")
         else:
             click.echo(f"  {a.logical_path}  (link only) {a.link}")
 

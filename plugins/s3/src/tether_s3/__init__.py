@@ -15,6 +15,8 @@ s3fs's file API does not expose:
   with ``If-Match: <ETag>`` for the conditional overwrite of run records;
 * uploads checked by S3 itself (``ChecksumSHA256`` on every PUT and part) and
   visible only once they are the hashed bytes (:mod:`tether_s3.uploads`).
+* HeadObject with ``PartNumber=1`` for objects uploaded in parts: the part
+  size that makes their multipart ETag verifiable (see :meth:`S3Driver.enrich`).
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
 from tether import hookimpl
-from tether.checksums import b64_to_hex
+from tether.checksums import b64_to_hex, multipart_parts, uniform_part_size
 from tether.driver import Driver, Resolution, check_cap, folder_prefix, iso_time
 from tether.errors import (
     AccessDeniedError,
@@ -311,24 +314,60 @@ class S3Driver(Driver):
             raise InvalidURIError(f"{shown!r}: invalid bucket name {self.split(shown.split('://', 1)[-1])[0]!r}")
         return super().resolve(uri, max_objects=max_objects, glob=glob)
 
+    def _part_size(self, o: RemoteObject) -> int | None:
+        """The part size of a multipart object, from one HeadObject with
+        ``PartNumber=1`` (its ContentLength and PartsCount); None when the
+        store does not say or the parts are not all that size.
+
+        Not conditioned on the ETag (moto answers a part HEAD with the part's
+        own ETag): a layout read from a newer object can only make
+        verification fail, since the recorded ETag is what is compared."""
+        parts = multipart_parts(o.checksums.get("etag"))
+        if parts is None:
+            return None
+        bucket, key = self.split(o.path)
+        kw: dict[str, Any] = {"Key": key, "PartNumber": 1}
+        if o.version_id:
+            kw["VersionId"] = o.version_id
+        try:
+            with self.translating(o.uri):
+                resp = self._call(bucket, "head_object", **kw)
+        except (StorageError, AccessDeniedError):
+            return None  # shown as size-only, never a failed log
+        if resp.get("PartsCount") != parts:
+            return None  # a store that ignores PartNumber answers for the whole object
+        return uniform_part_size(o.size, parts, int(resp.get("ContentLength") or 0))
+
     def enrich(self, objects: list[RemoteObject]) -> list[RemoteObject]:
-        """Listings carry ETags; additional checksums (SHA256, CRC32C ...) cost a
-        HEAD per object, so they are fetched only with ``additional_checksums=true``."""
+        """Listings carry ETags. Objects uploaded in parts (ETag ``<md5>-<n>``)
+        cost one HEAD each, in parallel, for the part size their ETag is
+        verified with; single-part objects cost nothing. Additional checksums
+        (SHA256, CRC32C ...) cost a HEAD per object, so they are fetched only
+        with ``additional_checksums=true``."""
         from tether.config import bool_option
 
         if not objects:
             return objects
         bucket = self.split(objects[0].path)[0]
-        if not bool_option(self._options(bucket).get("additional_checksums", False)):
-            return objects
-        def one(o: RemoteObject) -> RemoteObject:
-            if any(k in o.checksums for k in ("sha256", "crc32c", "sha1")):
-                return o
-            b, k = self.split(o.path)
-            fresh = self._head(b, k, o.version_id)
-            return fresh or o
+        if bool_option(self._options(bucket).get("additional_checksums", False)):
+            def one(o: RemoteObject) -> RemoteObject:
+                if any(k in o.checksums for k in ("sha256", "crc32c", "sha1")):
+                    return o
+                b, k = self.split(o.path)
+                fresh = self._head(b, k, o.version_id)
+                return fresh or o
 
-        return parallel_map(one, objects, self.default_workers)
+            objects = parallel_map(one, objects, self.default_workers)
+        multipart = [i for i, o in enumerate(objects)
+                     if o.part_size is None and multipart_parts(o.checksums.get("etag")) is not None]
+        if not multipart:
+            return objects
+        sizes = parallel_map(lambda i: self._part_size(objects[i]), multipart, self.default_workers)
+        out = list(objects)
+        for i, part_size in zip(multipart, sizes):
+            if part_size is not None:
+                out[i] = attrs.evolve(out[i], part_size=part_size)
+        return out
 
     def list(self, uri: str, *, max_objects: int = 10_000) -> list[RemoteObject]:
         """One paginated listing: ListObjectVersions on versioned buckets (the
