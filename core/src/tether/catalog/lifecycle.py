@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidArgumentError
@@ -59,9 +60,9 @@ class LifecycleMixin:
     """Deletion, retention, protection, garbage collection and checks (see the module docstring)."""
 
     # ---------------------------------------------------------------- deleting
-    def delete(self: Catalog, name: str, version: int | str | None = None,
+    def delete(self: Catalog, name: str, version: int | str | Iterable[int | str] | None = None,
                reason: str | None = None) -> list[Tombstone]:
-        """Delete ``name:version``, or every live version of ``name`` (``version=None``).
+        """Delete ``name:version`` (or a list of versions), or every live version of ``name`` (``None``).
 
         The version disappears from ``versions``, ``get`` and ``latest``; its
         number is never reused; a tombstone records who, when and why. An

@@ -31,6 +31,7 @@ import json
 import os
 import re
 import socket
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -186,8 +187,9 @@ def raise_if_all_deleted(cat: Catalog, name: str) -> None:
 
 
 # ----------------------------------------------------------------- deleting
-def delete(cat: Catalog, name: str, version: int | str | None = None, reason: str | None = None) -> list[Tombstone]:
-    """Delete one version of ``name``, or (``version=None``) every live one.
+def delete(cat: Catalog, name: str, version: int | str | Iterable[int | str] | None = None,
+           reason: str | None = None) -> list[Tombstone]:
+    """Delete one version of ``name``, several (a list), or (``version=None``) every live one.
 
     Refuses, deleting nothing, while an alias points at a version to delete
     (the error names every such alias, and says which are protected)."""
@@ -203,10 +205,11 @@ def delete(cat: Catalog, name: str, version: int | str | None = None, reason: st
                 raise VersionDeletedError(f"every version of artifact {name!r} is already deleted")
             raise UnknownArtifactError(f"no artifact named {name!r} in {cat!r}")
     else:
-        number = version_number(version)
-        if number not in live:
-            cat._missing(name, number)  # raises: deleted, unknown version or unknown artifact
-        targets = [number]
+        targets = sorted({version_number(v) for v in
+                          ([version] if isinstance(version, (int, str)) else list(version))})
+        for number in targets:
+            if number not in live:
+                cat._missing(name, number)  # raises: deleted, unknown version or unknown artifact
     return delete_numbers(cat, name, targets, reason)
 
 

@@ -8,6 +8,7 @@ group when imported below.
 
 from __future__ import annotations
 
+from . import lifecycle as _lifecycle  # noqa: F401  (rm, retain, policy, gc, check, protect)
 from .main import cli, main
 
 __all__ = ["cli", "main"]
