@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..artifact import check_name
+from ..driver import Driver
 from ..errors import (
     AlreadyExistsError,
     HoldNotSupportedError,
@@ -127,10 +128,13 @@ def place_holds(cat: Catalog, name: str, version: int) -> tuple[tuple[str, str |
     placed: list[Asset] = []
     try:
         for a in assets:
+            driver = driver_for_uri(a.uri or "")
+            if type(driver).set_hold is Driver.set_hold:
+                driver.set_hold(a, True)  # raises: this store cannot hold at all
             if a.version_id is None:
                 raise HoldNotSupportedError(f"{name}:v{version}: asset {a.logical_path!r} has no recorded object "
                                             "version, so no hold can pin exactly its bytes")
-            driver_for_uri(a.uri or "").set_hold(a, True)
+            driver.set_hold(a, True)
             placed.append(a)
     except TetherError:
         _release(placed)
