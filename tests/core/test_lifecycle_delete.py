@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import tether
 from tether.errors import (
     UnknownArtifactError,
@@ -20,7 +19,7 @@ from tether.errors import (
 
 
 def tether_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tether.cli", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "tether.cli", *args], check=False, capture_output=True, text=True, timeout=120)
 
 
 def log_text(cat: tether.Catalog, tmp_path: Path, name: str, text: str, **kw: object) -> tether.ArtifactVersion:

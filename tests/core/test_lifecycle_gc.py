@@ -11,17 +11,25 @@ import time
 from pathlib import Path
 
 import pytest
-
 import tether
 from tether.catalog.gc import collect
 from tether.catalog.intents import announce, intents_uri, release_intents, write_pending
 from tether.racing import race
 
-from ..lifecycle_workers import SHARED, check_every_version, collector, digest, garbage, log_garbage, logger
+from ..lifecycle_workers import (
+    SHARED,
+    check_every_version,
+    churner,
+    collector,
+    digest,
+    garbage,
+    log_garbage,
+    logger,
+)
 
 
 def tether_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tether.cli", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "tether.cli", *args], check=False, capture_output=True, text=True, timeout=120)
 
 
 def upload_version(cat: tether.Catalog, folder: Path, name: str, files: dict[str, bytes]) -> tether.ArtifactVersion:
@@ -138,7 +146,7 @@ def test_a_version_claimed_while_gc_marks_keeps_its_objects(tmp_path: Path, _iso
 
     def log_meanwhile() -> None:
         r = subprocess.run([sys.executable, "-m", "tether.cli", "log", "again", "--upload", str(again)],
-                           capture_output=True, text=True, timeout=120)
+                           check=False, capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr
 
     report = collect(cat, 0.0, after_mark=log_meanwhile)
@@ -165,7 +173,7 @@ def test_a_log_waits_for_a_gc_deleting_what_it_needs(tmp_path: Path) -> None:
             time.sleep(0.05)
         stored(cat, data).unlink()  # the gc's sweep
         cat._driver.delete(pending)  # the gc is done
-        out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -189,7 +197,7 @@ def test_gc_cli(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_concurrent_logs_and_gc_never_lose_a_finished_version(tmp_path: Path) -> None:
-    """Separate processes: 3 loggers (new, reused-garbage and shared bytes) and a
+    """Separate processes: 3 loggers (new, reused-garbage and shared bytes), a churner and a
     gc with no grace at all, looping until they are done. Every version a log
     returned then downloads, verified; the garbage nobody reused is gone."""
     root = str(tmp_path / "catalog")
@@ -198,8 +206,9 @@ def test_concurrent_logs_and_gc_never_lose_a_finished_version(tmp_path: Path) ->
     done = tmp_path / "done"
     done.mkdir()
     loggers, rounds = 3, 6
-    calls = [(logger, (root, str(tmp_path), i, rounds, reused, str(done))) for i in range(loggers)]
+    calls = [(logger, (root, str(tmp_path), i, rounds, reused, str(done), 0.2)) for i in range(loggers)]
     calls.append((collector, (root, str(done), loggers)))
+    calls.append((churner, (root, str(tmp_path), str(done), loggers)))
     results = race(_call, calls, processes=True)
     check_every_version(root, loggers, rounds, results[:loggers], tmp_path / "out")
     cat = tether.Catalog(root)

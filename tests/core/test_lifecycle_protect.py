@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import tether
 from tether.errors import (
     HoldNotSupportedError,
@@ -20,7 +19,7 @@ from tether.errors import (
 
 
 def tether_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tether.cli", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "tether.cli", *args], check=False, capture_output=True, text=True, timeout=120)
 
 
 def log_versions(tmp_path: Path, n: int, name: str = "ds") -> tether.Catalog:

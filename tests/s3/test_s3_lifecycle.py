@@ -15,20 +15,28 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-
 import tether
 from tether.catalog.insurance import ReferenceRiskWarning
 from tether.errors import HoldNotSupportedError, ProtectedAliasError, ReferenceRiskError, UnknownArtifactError
 from tether.racing import race
 
 from ..faults import FaultProxy
-from ..lifecycle_workers import SHARED, check_every_version, collector, digest, garbage, log_garbage, logger
+from ..lifecycle_workers import (
+    SHARED,
+    check_every_version,
+    churner,
+    collector,
+    digest,
+    garbage,
+    log_garbage,
+    logger,
+)
 
 pytestmark = pytest.mark.s3
 
 
 def tether_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tether.cli", *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([sys.executable, "-m", "tether.cli", *args], check=False, capture_output=True, text=True, timeout=120,
                           env={**os.environ, **(env or {})})
 
 
@@ -57,8 +65,8 @@ def test_versioning_off_and_expiring_versions_warn_with_the_consequence(s3_clien
     cat = tether.Catalog(f"s3://{bucket}/catalog")
     s3_client.put_object(Bucket=bucket, Key="plain/a", Body=b"a")
     said = risk_warnings(lambda: log_prefix(cat, "plain", f"s3://{bucket}/plain/"))
-    assert said == [f"s3://{bucket}/ keeps no old versions (versioning is off): overwriting or deleting a "
-                    "referenced object makes this version undownloadable"]
+    assert said == [(f"s3://{bucket}/ keeps no old versions (versioning is off): overwriting or deleting a "
+                     "referenced object makes this version undownloadable")]
     s3_client.put_bucket_lifecycle_configuration(Bucket=versioned_bucket, LifecycleConfiguration={"Rules": [
         {"ID": "trim", "Status": "Enabled", "Filter": {"Prefix": "data/"},
          "NoncurrentVersionExpiration": {"NoncurrentDays": 30}},
@@ -70,10 +78,10 @@ def test_versioning_off_and_expiring_versions_warn_with_the_consequence(s3_clien
     s3_client.put_object(Bucket=versioned_bucket, Key="data/raw/x", Body=b"x")
     s3_client.put_object(Bucket=versioned_bucket, Key="data/clean/y", Body=b"y")
     said = risk_warnings(lambda: log_prefix(cat, "vds", f"s3://{versioned_bucket}/data/"))
-    assert said == [f"versions of s3://{versioned_bucket}/data/ can expire after 30 days once replaced (lifecycle "
-                    "rule 'trim'): this version may become undownloadable",
-                    f"objects under s3://{versioned_bucket}/data/raw/ move to DEEP_ARCHIVE after 90 days "
-                    "(lifecycle rule 'cold'): downloading this version then needs an S3 restore first"]
+    assert said == [(f"versions of s3://{versioned_bucket}/data/ can expire after 30 days once replaced "
+                     "(lifecycle rule 'trim'): this version may become undownloadable"),
+                    (f"objects under s3://{versioned_bucket}/data/raw/ move to DEEP_ARCHIVE after 90 days "
+                     "(lifecycle rule 'cold'): downloading this version then needs an S3 restore first")]
     # Once per process: a second log of the same buckets says nothing new.
     s3_client.put_object(Bucket=versioned_bucket, Key="data/clean/z", Body=b"z")
     assert risk_warnings(lambda: log_prefix(cat, "vds", f"s3://{versioned_bucket}/data/")) == []
@@ -148,8 +156,8 @@ def test_a_bucket_the_credentials_cannot_inspect_is_unchecked_not_safe(s3_client
         tether.configure("s3", bucket=bucket, endpoint_url=proxy.url)
         cat = tether.Catalog(tmp_catalog := f"s3://{bucket}/catalog")
         said = risk_warnings(lambda: log_prefix(cat, "denied", f"s3://{bucket}/p/"))
-        assert said == [f"could not check s3://{bucket}/: the credentials may not read its versioning or lifecycle "
-                        "rules (s3:GetBucketVersioning, s3:GetLifecycleConfiguration)"]
+        assert said == [(f"could not check s3://{bucket}/: the credentials may not read its versioning or "
+                         "lifecycle rules (s3:GetBucketVersioning, s3:GetLifecycleConfiguration)")]
         [report] = cat.reference_risks("denied")
         assert report.status == "unchecked" and report.inspectable
         with pytest.raises(ReferenceRiskError, match="could not check"):
@@ -306,15 +314,16 @@ def test_gc_on_a_versioned_catalog_bucket_removes_exactly_the_unneeded_versions(
 
 @pytest.mark.slow
 def test_concurrent_logs_and_gc_on_s3_never_lose_a_finished_version(bucket, tmp_path: Path) -> None:
-    """Separate processes on an S3 catalog: 3 loggers and a gc with no grace period."""
+    """Separate processes on an S3 catalog: 2 loggers, a churner and a gc with no grace period."""
     root = f"s3://{bucket}/catalog"
     reused, unused = garbage(3, "reused"), garbage(2, "unused")
     log_garbage(root, tmp_path, reused + unused)
     done = tmp_path / "done"
     done.mkdir()
-    loggers, rounds = 3, 4
-    calls = [(logger, (root, str(tmp_path), i, rounds, reused, str(done))) for i in range(loggers)]
+    loggers, rounds = 2, 6
+    calls = [(logger, (root, str(tmp_path), i, rounds, reused, str(done), 1.0)) for i in range(loggers)]
     calls.append((collector, (root, str(done), loggers)))
+    calls.append((churner, (root, str(tmp_path), str(done), loggers)))
     results = race(_call, calls, processes=True)
     check_every_version(root, loggers, rounds, results[:loggers], tmp_path / "out")
     cat = tether.Catalog(root)
