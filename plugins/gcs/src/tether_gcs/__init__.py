@@ -86,7 +86,7 @@ class GCSDriver(Driver):
         self._lock2 = threading.Lock()
 
     # ---------------------------------------------------------------- session
-    def make_filesystem(self, bucket: str | None, options: dict[str, Any]):  # noqa: ANN201
+    def make_filesystem(self, bucket: str | None, options: dict[str, Any]):
         """A gcsfs filesystem for ``bucket``. Options are converted to their types
         here: a mistake is a ConfigError naming where it was set."""
         unknown = set(options) - OPTIONS
