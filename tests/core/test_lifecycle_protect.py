@@ -146,4 +146,5 @@ def test_tag_protect_cli(tmp_path: Path) -> None:
     assert tether_cli("tag", "rm", "ds:1", "v1", "--force").returncode == 0
     assert tether_cli("tag", "add", "ds:2", "v1").returncode == 1
     assert tether_cli("tag", "add", "ds:2", "v1", "--force").returncode == 0
-    assert tether_cli("tag", "unprotect", "ds", "v*").returncode == 0
+    r = tether_cli("tag", "unprotect", "ds", "v*", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["immutable"] == []

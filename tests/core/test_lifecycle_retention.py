@@ -155,5 +155,6 @@ def test_retain_and_policy_cli(tmp_path: Path) -> None:
     r = tether_cli("retain", "--all", "--dry-run", "--json")
     assert [(d["name"], d["delete"]) for d in json.loads(r.stdout)] == [("ds", [5])]
     assert tether_cli("retain", "--all").returncode == 0 and live(cat) == [1, 6]
-    assert tether_cli("policy", "rm", "ds").returncode == 0
+    r = tether_cli("policy", "rm", "ds", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["policy"]["keep_last"] == 1
     assert "no policy" in tether_cli("policy", "show", "ds").stdout

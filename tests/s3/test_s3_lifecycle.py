@@ -175,6 +175,13 @@ def test_a_bucket_the_credentials_cannot_inspect_is_unchecked_not_safe(s3_client
         proxy.stop()
 
 
+def test_reference_checks_can_be_switched_off(s3_client, bucket, monkeypatch: pytest.MonkeyPatch) -> None:
+    s3_client.put_object(Bucket=bucket, Key="off/a", Body=b"a")
+    monkeypatch.setenv("TETHER_REFERENCE_CHECKS", "off")
+    cat = tether.Catalog(f"s3://{bucket}/catalog")
+    assert risk_warnings(lambda: log_prefix(cat, "off", f"s3://{bucket}/off/", strict=True)) == []
+
+
 def test_log_strict_cli(s3_client, bucket) -> None:
     s3_client.put_object(Bucket=bucket, Key="d/a", Body=b"a")
     r = tether_cli("--catalog", f"s3://{bucket}/cat", "log", "ds", f"s3://{bucket}/d/", "--strict")

@@ -4,6 +4,7 @@ Layout under the root (a local folder, ``s3://bucket/prefix``, ``gs://...``)::
 
     artifacts/<name>/manifests/<sha256>.json[.gz]   content-addressed manifest
     artifacts/<name>/versions/<0000000007>.json      version claim -> manifest
+    artifacts/<name>/versions/<0000000007>.deleted.json  tombstone of a deleted version (.tombstones)
     artifacts/<name>/aliases/<alias>.json            {"version": 7}
     artifacts/<name>/tags/<version>/<tag>            one empty object per tag
     objects/sha256/<ab>/<digest>                     uploaded files (Artifact.add)

@@ -180,13 +180,19 @@ def policy_show(ctx: click.Context, name: str | None, as_json: bool) -> None:
 @policy.command(name="rm")
 @click.argument("name", required=False)
 @click.option("--default", "default", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def policy_rm(ctx: click.Context, name: str | None, default: bool) -> None:
+def policy_rm(ctx: click.Context, name: str | None, default: bool, as_json: bool) -> None:
     """Remove NAME's stored policy (or the catalog default)."""
     if (name is None) == (not default):
         raise click.UsageError("give NAME or --default")
-    _catalog(ctx).remove_retention_policy(name)
-    click.echo(f"removed the retention policy of {name or 'the catalog'}")
+    cat = _catalog(ctx)
+    old = cat.retention_policy(name)
+    cat.remove_retention_policy(name)
+    if as_json:
+        _emit_json(_policy_json(name, old))
+    else:
+        click.echo(f"removed the retention policy of {name or 'the catalog'}")
 
 
 # ---------------------------------------------------------------------- gc
@@ -308,8 +314,13 @@ def tag_protect(ctx: click.Context, name: str, pattern: str, as_json: bool) -> N
 @tag.command(name="unprotect")
 @click.argument("name")
 @click.argument("pattern")
+@click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def tag_unprotect(ctx: click.Context, name: str, pattern: str) -> None:
+def tag_unprotect(ctx: click.Context, name: str, pattern: str, as_json: bool) -> None:
     """Make tags of NAME matching PATTERN mutable again."""
-    _catalog(ctx).unprotect_tags(name, pattern)
-    click.echo(f"{name}: tags {pattern!r} are no longer immutable")
+    cat = _catalog(ctx)
+    cat.unprotect_tags(name, pattern)
+    if as_json:
+        _emit_json({"name": name, "pattern": pattern, "immutable": cat.immutable_tag_patterns(name)})
+    else:
+        click.echo(f"{name}: tags {pattern!r} are no longer immutable")

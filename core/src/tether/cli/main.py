@@ -101,7 +101,8 @@ def _parse_meta(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--alias", "aliases", multiple=True, help="Alias to point at the new version (repeatable).")
 @click.option("--tag", "tags", multiple=True, help="Tag for the new version (repeatable).")
 @click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE", help="Artifact metadata (repeatable).")
-@click.option("--strict", is_flag=True, help="Fail instead of recording link-only assets.")
+@click.option("--strict", is_flag=True, help="Fail instead of recording link-only assets, or references "
+              "a bucket may not keep (versioning off, expiring versions, settings that cannot be read).")
 @click.option("--max-objects", type=click.IntRange(min=1), default=None,
               help="Cap on objects per prefix (default 10000).")
 @click.option("--artifacts-uri", default=None, help="Where --upload files go (default: the catalog's storage).")
