@@ -28,7 +28,7 @@ The protocol, safe against any number of concurrent ``log`` calls (see
    either is seen here or sees step 2 and waits for this gc to finish).
 4. **Re-check**: list the claims again; read the manifests of versions claimed
    (or undeleted) since step 1 and drop what they reference.
-5. **Sweep**: delete the rest, within :data:`~.intents.PENDING_TTL` of step 2
+5. **Sweep**: delete the rest, within half of :data:`~.intents.PENDING_TTL` of step 2
    (else stop: the next gc continues), then remove the pending list.
 
 Grace on object age is the second line of defence (tethers without intents,

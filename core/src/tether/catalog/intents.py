@@ -23,8 +23,9 @@ Both stores tether catalogs live on (a local disk, S3, GCS) read their own
 writes and list them at once (strong consistency), so whichever of the two
 writes comes second, its writer sees the other's: a log and a gc never both
 miss each other. Intents of a log that died expire after :data:`INTENT_TTL`;
-a gc finishes deleting within :data:`PENDING_TTL` of writing its list or
-stops, and a log waits at most that long for a gc that died.
+a gc stops deleting half of :data:`PENDING_TTL` after writing its list, a log
+waits at most :data:`PENDING_TTL` for a gc that died, and a list twice that
+old is ignored (clocks must agree within a quarter of an hour).
 """
 
 from __future__ import annotations
