@@ -104,7 +104,7 @@ def insure_references(catalog: Catalog, assets: tuple[Asset, ...], *, strict: bo
                 if m in _WARNED:
                     continue
                 _WARNED.add(m)
-            warnings.warn(m, ReferenceRiskWarning, stacklevel=4)
+            warnings.warn(m, ReferenceRiskWarning, stacklevel=3)  # the caller of log()
     return found
 
 
