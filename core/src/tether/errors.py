@@ -162,3 +162,37 @@ class RunDataError(TetherError, ValueError):
 
 class ExtraNotInstalledError(TetherError, ImportError):
     """An optional feature whose extra is not installed (the message has the pip line)."""
+
+
+# --- lifecycle: deletion, protection, reference insurance ----------------------------
+class VersionDeletedError(UnknownVersionError):
+    """The version was deleted (``catalog.delete``); ``tombstone`` says when, by whom and why.
+
+    An :class:`UnknownVersionError` (and so a ``KeyError``): code that treats
+    a missing version as missing keeps working, and code that wants to say
+    "deleted version" rather than "broken reference" catches this one."""
+
+    def __init__(self, message: str, tombstone: object = None) -> None:
+        super().__init__(message)
+        self.tombstone = tombstone
+
+
+class VersionInUseError(TetherError, ValueError):
+    """A version cannot be deleted while an alias points at it (move or remove the alias first)."""
+
+
+class ProtectedAliasError(TetherError, PermissionError):
+    """Moving or removing a protected alias needs ``force=True`` (``--force``)."""
+
+
+class ImmutableTagError(TetherError, PermissionError):
+    """An immutable tag cannot move to another version, nor its name be reused, without ``force=True``."""
+
+
+class ReferenceRiskError(TetherError, ValueError):
+    """``strict`` logging refused a reference the store may not keep (versioning off, expiring
+    versions, a bucket whose settings the credentials cannot read)."""
+
+
+class HoldNotSupportedError(TetherError, NotImplementedError):
+    """The store cannot place a hold on (exactly) this object version."""

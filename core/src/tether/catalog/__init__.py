@@ -8,6 +8,10 @@ One module per concern:
 * :mod:`.status`  – comparing a version with the store now
 * :mod:`.refs`    – names, tags, ``name:3`` / ``name@alias`` references
 * :mod:`.claims`  – version claims and other small catalog files, read defensively
+* :mod:`.lifecycle` – the Catalog methods below, and durations (``"30d"``)
+* :mod:`.tombstones` – deleting versions; :mod:`.protection` – protected aliases, holds, immutable tags
+* :mod:`.retention` – keep rules and stored policies; :mod:`.gc` / :mod:`.intents` – garbage collection
+* :mod:`.insurance` – reference risks at log time, and ``check``
 
 The storage layout and the claim protocol are described in :mod:`.core`.
 """

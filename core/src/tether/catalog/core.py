@@ -4,6 +4,7 @@ Layout under the root (a local folder, ``s3://bucket/prefix``, ``gs://...``)::
 
     artifacts/<name>/manifests/<sha256>.json[.gz]   content-addressed manifest
     artifacts/<name>/versions/<0000000007>.json      version claim -> manifest
+    artifacts/<name>/versions/<0000000007>.deleted.json  tombstone of a deleted version (.tombstones)
     artifacts/<name>/aliases/<alias>.json            {"version": 7}
     artifacts/<name>/tags/<version>/<tag>            one empty object per tag
     objects/sha256/<ab>/<digest>                     uploaded files (Artifact.add)
@@ -58,9 +59,14 @@ from ..resolver import driver_for_uri
 from ..uris import redact, split_scheme
 from .active import active_run_id, record_edge
 from .claims import is_ours, load_json, make_claim, new_log_id, parse_claim
+from .insurance import insure_references
+from .intents import release_intents
+from .lifecycle import LifecycleMixin
 from .lineage import Lineage, lineage_of
+from .protection import guard_add_tags, guard_alias, guard_remove_tags
 from .refs import TAG_RE, check_tag, is_name, names, parse_ref, version_number
 from .runs import RunInfo, RunStore
+from .tombstones import claimed_numbers, live_numbers, raise_if_all_deleted, raise_if_deleted
 from .uploads import upload_pending
 from .version import ArtifactVersion, VersionInfo
 
@@ -77,7 +83,7 @@ def _now() -> str:
 
 
 
-class Catalog:
+class Catalog(LifecycleMixin):
     """Versions of named artifacts, stored under ``root``.
 
     ``Catalog()`` is the embedded default: a folder on this machine
@@ -111,8 +117,12 @@ class Catalog:
         return [n for n in self._driver.list_names(self._uri("artifacts")) if is_name(n)]
 
     def _version_numbers(self, name: str) -> list[int]:
-        names = self._driver.list_names(self._uri("artifacts", name, "versions"))
-        return sorted(int(m.group(1)) for n in names if (m := _VERSION_FILE_RE.match(n)))
+        """Live version numbers: claimed and not deleted (see :mod:`.tombstones`)."""
+        return live_numbers(self._driver.list_names(self._uri("artifacts", name, "versions")))
+
+    def _claimed_numbers(self, name: str) -> list[int]:
+        """Every number ever claimed, deleted versions' included (never reused)."""
+        return claimed_numbers(self._driver.list_names(self._uri("artifacts", name, "versions")))
 
     def _read_claim(self, name: str, version: int) -> dict[str, Any]:
         uri = self._uri("artifacts", name, "versions", f"{version:010d}.json")
@@ -132,6 +142,8 @@ class Catalog:
         check_name(name)
         nums = self._version_numbers(name)
         if not nums:
+            if self._claimed_numbers(name):
+                return []  # every version deleted: the artifact is known, empty
             raise UnknownArtifactError(f"no artifact named {name!r} in {self!r}")
         out = []
         for n in nums:
@@ -178,11 +190,12 @@ class Catalog:
         elif version is None or version == "latest":
             latest = self.latest_version(name)
             if latest is None:
+                raise_if_all_deleted(self, name)
                 raise UnknownArtifactError(f"no artifact named {name!r} in {self!r}")
             number = latest
         else:
             number = version_number(version)
-            if self.latest_version(name) is None:
+            if not self._claimed_numbers(name):
                 raise UnknownArtifactError(f"no artifact named {name!r} in {self!r}")
         return name, number
 
@@ -190,6 +203,7 @@ class Catalog:
         """Version ``number`` of ``name``. With ``lazy_type`` (the type the
         caller already knows it has), the manifest is read only when its assets
         or metadata are first used."""
+        raise_if_deleted(self, name, number)
         claim = self._read_claim(name, number)
         refs = {"aliases": tuple(sorted(a for a, v in self.aliases(name).items() if v == number)),
                 "tags": tuple(self.tags(name, number)), "created_by_run": claim.get("created_by_run")}
@@ -239,6 +253,7 @@ class Catalog:
             raise TetherError(f"artifact {artifact.name!r} has no assets to log")
         assets.sort(key=lambda a: a.logical_path)
         frozen = tuple(assets)
+        insure_references(self, frozen, strict=artifact.strict)
         digest = content_digest(artifact.type, frozen)
         name = artifact.name
         latest = self.latest_version(name)
@@ -249,6 +264,7 @@ class Catalog:
             manifest = Manifest(name=name, type=artifact.type, assets=frozen, created_at=_now(),
                                 metadata=artifact.metadata, digest=digest, created_by_run=run_id)
             number = self._commit(manifest, latest)
+        release_intents()  # the claim now references the uploads (see .intents)
         for a in aliases:
             self.set_alias(name, a, number)
         if tags:
@@ -297,7 +313,7 @@ class Catalog:
             except AlreadyExistsError:
                 if self._claimed_by(manifest.name, number, rel, log_id):
                     return number  # our own write, retried after its answer was lost
-                newest = self.latest_version(manifest.name) or number
+                newest = max(self._claimed_numbers(manifest.name), default=number)
                 number = max(number, newest) + 1
         raise TetherError(f"could not claim a version number for {manifest.name!r}")
 
@@ -327,8 +343,9 @@ class Catalog:
                 out[n[:-5]] = number
         return out
 
-    def set_alias(self, name: str, alias: str, version: int | str) -> None:
-        """Point ``alias`` at ``version`` (moving it if it pointed elsewhere)."""
+    def set_alias(self, name: str, alias: str, version: int | str, *, force: bool = False) -> None:
+        """Point ``alias`` at ``version`` (moving it if it pointed elsewhere).
+        A protected alias moves only with ``force=True`` (see :mod:`.protection`)."""
         check_name(name)
         check_name(alias, "alias")
         if alias == "latest" or re.fullmatch(r"v?\d+", alias):
@@ -336,36 +353,44 @@ class Catalog:
         number = version_number(version)
         if number not in self._version_numbers(name):
             self._missing(name, number)
+        after = guard_alias(self, name, alias, number, force)
         self._driver.write_bytes(self._uri("artifacts", name, "aliases", f"{alias}.json"),
                                  json.dumps({"version": number}).encode())
+        after()
 
-    def remove_alias(self, name: str, alias: str) -> None:
+    def remove_alias(self, name: str, alias: str, *, force: bool = False) -> None:
         check_name(name)
         check_name(alias, "alias")
         if alias not in self.aliases(name):
             raise UnknownAliasError(f"artifact {name!r} has no alias {alias!r}")
+        after = guard_alias(self, name, alias, None, force)
         self._driver.delete(self._uri("artifacts", name, "aliases", f"{alias}.json"))
+        after()
 
     def tags(self, name: str, version: int | str) -> list[str]:
         check_name(name)
         return [t for t in self._driver.list_names(self._uri("artifacts", name, "tags", str(version_number(version))))
                 if TAG_RE.match(t)]
 
-    def add_tags(self, name: str, version: int | str, *tags: str) -> None:
+    def add_tags(self, name: str, version: int | str, *tags: str, force: bool = False) -> None:
+        """Tag a version. An immutable tag (see :mod:`.protection`) set on
+        another version, or removed, is set here only with ``force=True``."""
         check_name(name)
         for t in tags:
             check_tag(t)
         number = version_number(version)
         if number not in self._version_numbers(name):
             self._missing(name, number)
+        guard_add_tags(self, name, number, tags, force)
         for t in tags:
             self._driver.write_bytes(self._uri("artifacts", name, "tags", str(number), t), b"")
 
-    def remove_tags(self, name: str, version: int | str, *tags: str) -> None:
+    def remove_tags(self, name: str, version: int | str, *tags: str, force: bool = False) -> None:
         check_name(name)
         for t in tags:
             check_tag(t)
         number = version_number(version)
+        guard_remove_tags(self, name, number, tags, force)
         for t in tags:
             self._driver.delete(self._uri("artifacts", name, "tags", str(number), t))
 
@@ -392,6 +417,7 @@ class Catalog:
         return lineage_of(self, ref, upstream=upstream, downstream=downstream)
 
     def _missing(self, name: str, number: int) -> None:
-        if not self._version_numbers(name):
+        raise_if_deleted(self, name, number)
+        if not self._claimed_numbers(name):
             raise UnknownArtifactError(f"no artifact named {name!r} in {self!r}")
         raise UnknownVersionError(f"artifact {name!r} has no version {number}")

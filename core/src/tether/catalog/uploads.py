@@ -20,6 +20,7 @@ from ..errors import TetherError
 from ..models import Asset, RemoteObject
 from ..parallel import parallel_map
 from ..resolver import driver_for_uri
+from .intents import announce
 
 
 def content_uri(root: str, sha256: str) -> str:
@@ -49,6 +50,8 @@ def upload_pending(artifact: Artifact, storage_uri: str, workers: int | None) ->
             return existing, False
         return store.upload(path, uri, sha256=sha), True
 
+    if target_root == storage_uri.rstrip("/"):
+        announce(store, target_root, todo)  # before looking at any address: see .intents (gc)
     done = parallel_map(one, list(todo.items()), workers or store.default_workers)
     stored = dict(zip(todo, done))
     _sweep(store, {content_uri(target_root, sha).rsplit("/", 1)[0] for sha, (_, up) in stored.items() if up})

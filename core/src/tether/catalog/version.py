@@ -18,6 +18,7 @@ from .status import StatusResult, status_of
 if TYPE_CHECKING:
     from ..diff import VersionDiff
     from .core import Catalog
+    from .insurance import CheckResult
 
 
 #: Schemes that read this machine's own disk.
@@ -147,6 +148,14 @@ class ArtifactVersion:
     def verify(self, dest: str | os.PathLike[str]) -> transfer.VerifyResult:
         """Check a local copy under ``dest`` against the manifest."""
         return transfer.verify(self.assets, dest)
+
+    def check(self, *, workers: int | None = None, risks: bool = True) -> CheckResult:
+        """Whether every pinned object version is still in its store, with the
+        recorded size and checksums: metadata requests only, nothing downloaded
+        (see :mod:`.insurance`). ``risks`` adds what the buckets say about keeping them."""
+        from .insurance import check_version
+
+        return check_version(self, workers=workers, risks=risks)
 
     def status(self) -> StatusResult:
         """Compare the recorded assets with the store now: one listing per source."""

@@ -9,6 +9,7 @@ group when imported below.
 from __future__ import annotations
 
 from . import diff as _diff  # noqa: F401  (tether diff)
+from . import lifecycle as _lifecycle  # noqa: F401  (rm, retain, policy, gc, check, protect)
 from . import ui as _ui  # noqa: F401  (tether ui)
 from .main import cli, main
 from .runs import register as _register_runs

@@ -102,7 +102,8 @@ def _parse_meta(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option("--alias", "aliases", multiple=True, help="Alias to point at the new version (repeatable).")
 @click.option("--tag", "tags", multiple=True, help="Tag for the new version (repeatable).")
 @click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE", help="Artifact metadata (repeatable).")
-@click.option("--strict", is_flag=True, help="Fail instead of recording link-only assets.")
+@click.option("--strict", is_flag=True, help="Fail instead of recording link-only assets, or references "
+              "a bucket may not keep (versioning off, expiring versions, settings that cannot be read).")
 @click.option("--max-objects", type=click.IntRange(min=1), default=None,
               help="Cap on objects per prefix (default 10000).")
 @click.option("--artifacts-uri", default=None, help="Where --upload files go (default: the catalog's storage).")
@@ -300,20 +301,22 @@ def alias() -> None:
 @click.argument("name")
 @click.argument("alias_name", metavar="ALIAS")
 @click.argument("version")
+@click.option("--force", is_flag=True, help="Move a protected alias.")
 @click.pass_context
-def alias_set(ctx: click.Context, name: str, alias_name: str, version: str) -> None:
+def alias_set(ctx: click.Context, name: str, alias_name: str, version: str, force: bool) -> None:
     """Point ALIAS of NAME at VERSION."""
-    _catalog(ctx).set_alias(name, alias_name, version)
+    _catalog(ctx).set_alias(name, alias_name, version, force=force)
     click.echo(f"{name}@{alias_name} -> v{version.lstrip('v')}")
 
 
 @alias.command(name="rm")
 @click.argument("name")
 @click.argument("alias_name", metavar="ALIAS")
+@click.option("--force", is_flag=True, help="Remove a protected alias (and its protection).")
 @click.pass_context
-def alias_rm(ctx: click.Context, name: str, alias_name: str) -> None:
+def alias_rm(ctx: click.Context, name: str, alias_name: str, force: bool) -> None:
     """Remove ALIAS from NAME."""
-    _catalog(ctx).remove_alias(name, alias_name)
+    _catalog(ctx).remove_alias(name, alias_name, force=force)
     click.echo(f"removed {name}@{alias_name}")
 
 
@@ -325,22 +328,24 @@ def tag() -> None:
 @tag.command(name="add")
 @click.argument("ref", metavar="NAME[:VERSION|@ALIAS]")
 @click.argument("tags", nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="Move or reuse an immutable tag.")
 @click.pass_context
-def tag_add(ctx: click.Context, ref: str, tags: tuple[str, ...]) -> None:
+def tag_add(ctx: click.Context, ref: str, tags: tuple[str, ...], force: bool) -> None:
     cat = _catalog(ctx)
     v = cat.get(ref)
-    cat.add_tags(v.name, v.version, *tags)
+    cat.add_tags(v.name, v.version, *tags, force=force)
     click.echo(f"{v.ref}: tagged {', '.join(tags)}")
 
 
 @tag.command(name="rm")
 @click.argument("ref", metavar="NAME[:VERSION|@ALIAS]")
 @click.argument("tags", nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="Remove an immutable tag (its name stays reserved).")
 @click.pass_context
-def tag_rm(ctx: click.Context, ref: str, tags: tuple[str, ...]) -> None:
+def tag_rm(ctx: click.Context, ref: str, tags: tuple[str, ...], force: bool) -> None:
     cat = _catalog(ctx)
     v = cat.get(ref)
-    cat.remove_tags(v.name, v.version, *tags)
+    cat.remove_tags(v.name, v.version, *tags, force=force)
     click.echo(f"{v.ref}: untagged {', '.join(tags)}")
 
 

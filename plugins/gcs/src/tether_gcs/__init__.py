@@ -29,13 +29,13 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
 from tether import hookimpl
 from tether.checksums import b64_to_hex
-from tether.driver import Driver, check_cap, folder_prefix, iso_time
+from tether.driver import Driver, RiskReport, StoredObject, check_cap, folder_prefix, iso_time
 from tether.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -90,7 +90,7 @@ class GCSDriver(Driver):
         self._lock2 = threading.Lock()
 
     # ---------------------------------------------------------------- session
-    def make_filesystem(self, bucket: str | None, options: dict[str, Any]):  # noqa: ANN201
+    def make_filesystem(self, bucket: str | None, options: dict[str, Any]):
         """A gcsfs filesystem for ``bucket``. Options are converted to their types
         here: a mistake is a ConfigError naming where it was set."""
         unknown = set(options) - OPTIONS
@@ -274,6 +274,34 @@ class GCSDriver(Driver):
 
     # Errors of every fsspec call are mapped here.
     translate_error = staticmethod(_translate)
+
+    # ------------------------------------------- lifecycle (gc, check, insurance, holds)
+    def inventory(self, uri: str) -> list[StoredObject]:
+        from . import lifecycle
+
+        return lifecycle.inventory(self, uri)
+
+    def delete_exact(self, obj: StoredObject) -> None:
+        from . import lifecycle
+
+        lifecycle.delete_exact(self, obj)
+
+    def stat_version(self, asset: Asset) -> RemoteObject | None:
+        from . import lifecycle
+
+        return lifecycle.stat_version(self, asset)
+
+    def reference_risks(self, uris: Iterable[str]) -> list[RiskReport]:
+        """Versioning and lifecycle rules from each bucket's metadata (see :mod:`.lifecycle`)."""
+        from . import lifecycle
+
+        return lifecycle.reference_risks(self, list(uris))
+
+    def set_hold(self, asset: Asset, on: bool) -> None:
+        """A temporary hold on the pinned generation (see :mod:`.lifecycle`)."""
+        from . import lifecycle
+
+        lifecycle.set_hold(self, asset, on)
 
     # ------------------------------------------------------- catalog primitives
     def read_bytes(self, uri: str) -> bytes:

@@ -54,6 +54,11 @@ def upload(drv: GCSDriver, local_path: str, uri: str, sha256: str) -> RemoteObje
     bucket, name = drv.split(drv.path_of(uri))
     for _ in range(_ATTEMPTS):
         current = drv._meta(bucket, name)
+        if current is not None and drv.holds(current, local_path, sha256=sha256):
+            # A concurrent upload of the same bytes finished since the caller
+            # looked: keep it. Replacing it would destroy the generation that
+            # upload's version pins (an unversioned bucket keeps no other).
+            return attrs.evolve(current, checksums={**current.checksums, "sha256": sha256})
         generation = current.version_id if current is not None and current.version_id else "0"
         try:
             item = _upload_once(drv, uri, bucket, name, local_path, sha256, generation)

@@ -208,6 +208,18 @@ class LocalDriver(Driver):
                 continue  # removed by another sweep
         return removed
 
+    def stat_version(self, asset: Asset) -> RemoteObject | None:
+        """The file now, with its sha256 (from the state cache while size, mtime
+        and inode are unchanged, else hashed: a local read, not a download)."""
+        assert asset.uri is not None
+        obj = self.stat_path(self.path_of(asset.uri))
+        if obj is None:
+            return None
+        try:
+            return self.enrich([obj])[0]
+        except ObjectNotFoundError:
+            return None  # removed since it was stated
+
     # ------------------------------------------------------- catalog primitives
     def read_bytes(self, uri: str) -> bytes:
         try:

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import attrs
 from tether import hookimpl
 from tether.checksums import b64_to_hex, multipart_parts, uniform_part_size
-from tether.driver import Driver, Resolution, check_cap, folder_prefix, iso_time
+from tether.driver import Driver, Resolution, RiskReport, StoredObject, check_cap, folder_prefix, iso_time
 from tether.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -418,6 +418,34 @@ class S3Driver(Driver):
 
     # Errors of every fsspec call are mapped here.
     translate_error = staticmethod(_translate)
+
+    # ------------------------------------------- lifecycle (gc, check, insurance, holds)
+    def inventory(self, uri: str) -> list[StoredObject]:
+        from . import lifecycle
+
+        return lifecycle.inventory(self, uri)
+
+    def delete_exact(self, obj: StoredObject) -> None:
+        from . import lifecycle
+
+        lifecycle.delete_exact(self, obj)
+
+    def stat_version(self, asset: Asset) -> RemoteObject | None:
+        from . import lifecycle
+
+        return lifecycle.stat_version(self, asset)
+
+    def reference_risks(self, uris: Iterable[str]) -> list[RiskReport]:
+        """Versioning and lifecycle rules of each bucket, read once per process (see :mod:`.lifecycle`)."""
+        from . import lifecycle
+
+        return lifecycle.reference_risks(self, list(uris))
+
+    def set_hold(self, asset: Asset, on: bool) -> None:
+        """An Object Lock legal hold on the pinned version (see :mod:`.lifecycle`)."""
+        from . import lifecycle
+
+        lifecycle.set_hold(self, asset, on)
 
     # ------------------------------------------------------- catalog primitives
     def read_bytes(self, uri: str) -> bytes:
