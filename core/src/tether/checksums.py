@@ -14,6 +14,8 @@ import zlib
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
+from .progress import advance
+
 # Strongest first. Only these can be recomputed from bytes on disk.
 VERIFIABLE = ("sha256", "sha1", "md5", "crc32c", "crc32")
 # Every kind a manifest may carry. Unknown kinds in a manifest are refused.
@@ -155,4 +157,5 @@ def hash_file(path: str, kinds: Iterable[str] = ("sha256",), chunk: int = 4 * CH
             if not n:
                 break
             h.update(view[:n])
+            advance("hashing", n)
     return h.digests()

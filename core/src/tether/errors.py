@@ -140,3 +140,15 @@ class DownloadError(TetherError):
     def __init__(self, message: str, result: object = None) -> None:
         super().__init__(message)
         self.result = result
+
+
+# --- catalogs, tags (appended) --------------------------------------------------------
+class CatalogNotFoundError(UnknownArtifactError, ObjectNotFoundError):
+    """A catalog named explicitly (a folder, a bucket) does not exist: reading it
+    is an error rather than an empty list, so a typo cannot pass for an empty
+    catalog. An :class:`UnknownArtifactError` (no artifact can be found in it)
+    and an :class:`ObjectNotFoundError` (``FileNotFoundError``)."""
+
+
+class UnknownTagError(TetherError, KeyError):
+    """The version has no such tag (``remove_tags``)."""

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .. import config, transfer
-from ..errors import SchemeNotAllowedError
+from ..errors import DownloadError, SchemeNotAllowedError
 from ..models import Asset, FrozenMap, Manifest
+from ..progress import Progress, expect, reporting
 from ..resolver import driver_for_uri, scheme_of
 from ..uris import redact
 from .status import StatusResult, status_of
@@ -48,6 +50,22 @@ def check_sources_allowed(assets: tuple[Asset, ...], catalog: Catalog | None, re
                     "in the tether config file")
 
 
+#: Where Artifact.add stores files: a changed file there is damage, not an edit.
+_CONTENT_ADDRESS_RE = re.compile(r"/sha256/[0-9a-f]{2}/[0-9a-f]{64}$")
+IN_PLACE_HINT = ("; it was tracked in place (not copied) and changed or vanished since, so these bytes "
+                 "cannot come back. To keep copies, log with Artifact.add (CLI: tether log without --in-place)")
+
+
+def _explain_in_place(result: transfer.DownloadResult, assets: tuple[Asset, ...]) -> transfer.DownloadResult:
+    in_place = {a.logical_path for a in assets if a.synced and a.uri is not None
+                and scheme_of(a.uri) == "file" and not _CONTENT_ADDRESS_RE.search(a.uri)}
+    if not in_place or result.ok:
+        return result
+    return attrs.evolve(result, outcomes=tuple(
+        attrs.evolve(o, error=f"{o.error}{IN_PLACE_HINT}")
+        if o.status == "failed" and o.logical_path in in_place and o.error else o for o in result.outcomes))
+
+
 @attrs.frozen
 class VersionInfo:
     """A version's summary, read from its small claim object alone."""
@@ -82,6 +100,10 @@ class ArtifactVersion:
     catalog: Catalog | None = attrs.field(default=None, eq=False, repr=False)
     _manifest_reader: Callable[[], Manifest] | None = attrs.field(default=None, alias="manifest_reader",
                                                                   eq=False, repr=False)
+    #: True on the version a :meth:`Catalog.log` call just created; False when the
+    #: log found the same content as the latest version and returned that one,
+    #: and on versions read with :meth:`Catalog.get`.
+    is_new: bool = attrs.field(default=False, eq=False, repr=False)
 
     @property
     def assets(self) -> tuple[Asset, ...]:
@@ -118,17 +140,32 @@ class ArtifactVersion:
     def download(self, dest: str | os.PathLike[str], overwrite: transfer.Overwrite = "fail",
                  workers: int | None = None, progress: transfer.Progress | None = None, *,
                  strict: bool = False, raise_on_error: bool = True) -> transfer.DownloadResult:
-        """Fetch exactly the recorded bytes into ``dest`` (see :mod:`tether.transfer`)."""
-        check_sources_allowed(self.assets, self.catalog, self.ref)
-        return transfer.download(self.assets, dest, overwrite=overwrite, workers=workers,
-                                 progress=progress, strict=strict, raise_on_error=raise_on_error,
-                                 driver_for=lambda a: driver_for_uri(a.uri or a.link), label=self.ref)
+        """Fetch exactly the recorded bytes into ``dest`` (see :mod:`tether.transfer`).
 
-    def verify(self, dest: str | os.PathLike[str]) -> transfer.VerifyResult:
-        """Check a local copy under ``dest`` against the manifest."""
-        return transfer.verify(self.assets, dest)
-
-    def status(self) -> StatusResult:
-        """Compare the recorded assets with the store now: one listing per source."""
+        A local file tracked in place that changed or vanished since it was
+        logged cannot be fetched: its failure says so, and how to keep copies."""
         check_sources_allowed(self.assets, self.catalog, self.ref)
-        return status_of(self.assets)
+        result = transfer.download(self.assets, dest, overwrite=overwrite, workers=workers,
+                                   progress=progress, strict=strict, raise_on_error=False,
+                                   driver_for=lambda a: driver_for_uri(a.uri or a.link), label=self.ref)
+        result = _explain_in_place(result, self.assets)
+        failed = result.with_status("failed")
+        if failed and raise_on_error:
+            raise DownloadError(f"{len(failed)} of {len(self.assets)} asset(s) of {self.ref} failed; first: "
+                                f"{failed[0].error}", result)
+        return result
+
+    def verify(self, dest: str | os.PathLike[str], *, progress: Progress | None = None) -> transfer.VerifyResult:
+        """Check a local copy under ``dest`` against the manifest (``progress``:
+        the bytes hashed, see :mod:`tether.progress`)."""
+        with reporting(progress):
+            if progress is not None:
+                expect("hashing", sum(a.size or 0 for a in self.assets if a.synced))
+            return transfer.verify(self.assets, dest)
+
+    def status(self, *, progress: Progress | None = None) -> StatusResult:
+        """Compare the recorded assets with the store now: one listing per source
+        (``progress``: the objects listed, see :mod:`tether.progress`)."""
+        check_sources_allowed(self.assets, self.catalog, self.ref)
+        with reporting(progress):
+            return status_of(self.assets)

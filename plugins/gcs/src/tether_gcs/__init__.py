@@ -30,7 +30,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from tether import hookimpl
+from tether import hookimpl, progress
 from tether.checksums import b64_to_hex
 from tether.driver import Driver, check_cap, folder_prefix, iso_time
 from tether.errors import (
@@ -218,6 +218,7 @@ class GCSDriver(Driver):
                 for page in self._pages(bucket, prefix=prefix):
                     out.extend(self._object(bucket, item) for item in page.get("items", [])
                                if not item["name"].endswith("/"))
+                    progress.advance("listing", len(page.get("items", [])), "objects")
         except ObjectNotFoundError:
             raise ObjectNotFoundError(f"{redact(uri)}: no such bucket") from None
         check_cap(len(out), max_objects, uri)

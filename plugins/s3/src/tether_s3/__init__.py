@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from tether import hookimpl
+from tether import hookimpl, progress
 from tether.checksums import b64_to_hex
 from tether.driver import Driver, Resolution, check_cap, folder_prefix, iso_time
 from tether.errors import (
@@ -342,6 +342,7 @@ class S3Driver(Driver):
                         out.append(self._object(bucket, row["Key"], size=row.get("Size", 0),
                                                 etag=_etag(row.get("ETag")), version_id=row.get("VersionId"),
                                                 modified=row.get("LastModified")))
+                progress.advance("listing", len(page.get(rows, [])), "objects")
         check_cap(len(out), max_objects, uri)
         out.sort(key=lambda o: o.path)
         return out
