@@ -14,7 +14,7 @@ for its scheme is used.
 from __future__ import annotations
 
 from . import errors
-from .artifact import Artifact, LinkOnlyWarning
+from .artifact import Artifact, InPlaceWarning, LinkOnlyWarning
 from .catalog import ArtifactVersion, AssetStatus, Catalog, StatusResult, VersionInfo
 from .config import configure
 from .driver import Driver, Resolution
@@ -33,6 +33,7 @@ __all__ = [
     "Catalog",
     "DownloadResult",
     "Driver",
+    "InPlaceWarning",
     "LinkOnlyWarning",
     "RemoteObject",
     "Resolution",

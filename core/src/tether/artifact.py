@@ -254,7 +254,7 @@ class Artifact:
     # ------------------------------------------------------------------- local
     def add(self, local_path: str | os.PathLike[str], logical_path: str | None = None,
             metadata: Mapping[str, Any] | None = None, *, exclude: Iterable[str] | str | None = None,
-            default_excludes: bool = True) -> list[PendingFile]:
+            default_excludes: bool = True, progress: Progress | None = None) -> list[PendingFile]:
         """Add a local file, folder or glob (``data/*.csv``) to be **uploaded**
         when the artifact is logged, into the catalog's content-addressed
         storage (or ``artifacts_uri``): the version keeps its own copy, so
@@ -265,7 +265,9 @@ class Artifact:
         Folders are walked following symlinks (see :mod:`tether.localtree`),
         leaving out ``exclude`` and, unless ``default_excludes=False``,
         :data:`~tether.localtree.DEFAULT_EXCLUDES` (``.git/``, ``.DS_Store`` ...).
-        A file named directly is always added."""
+        A file named directly is always added. ``progress`` receives the files
+        found while a folder is walked; hashing and uploading happen when the
+        artifact is logged (see :meth:`Catalog.log`)."""
         if os.fspath(local_path) in ("", b""):
             # An unset shell variable: never read it as the working directory.
             raise InvalidURIError(f"artifact {self.name!r}: empty local path; give a file or folder "
@@ -277,7 +279,8 @@ class Artifact:
         path = Path(local_path).expanduser()
         files: list[tuple[str, str]] = []
         if not path.exists() and "*" in str(path):
-            matched = glob_files(os.path.abspath(path), leave_out)
+            with reporting(progress):
+                matched = glob_files(os.path.abspath(path), leave_out)
             if not matched:
                 raise ObjectNotFoundError(f"no local file matches {str(path)!r}")
             files = [(full, join_logical(logical_path, rel)) for full, rel in matched]
@@ -286,7 +289,9 @@ class Artifact:
         elif path.is_dir():
             root = str(path.resolve())
             cut = len(root.rstrip("/")) + 1
-            files = [(full, join_logical(logical_path, full[cut:])) for full in sorted(scan(root, leave_out))]
+            with reporting(progress):
+                found = scan(root, leave_out)
+            files = [(full, join_logical(logical_path, full[cut:])) for full in sorted(found)]
         else:
             path = path.resolve()
             files.append((str(path), logical_path.rstrip("/") if logical_path else path.name))

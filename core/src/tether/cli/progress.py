@@ -8,6 +8,7 @@ which may arrive from several threads.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -25,6 +26,13 @@ def progress_option(f: F) -> F:
     """``--progress/--no-progress``, the same on every command that works long."""
     return click.option("--progress/--no-progress", default=None,
                         help="Show progress on stderr (default: only when stderr is a terminal).")(f)
+
+
+def _columns() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 0
 
 
 def wanted(flag: bool | None) -> bool:
@@ -53,11 +61,14 @@ class Display:
     def _new_bar(event: ProgressEvent) -> Any:
         from tqdm import tqdm
 
+        # A terminal that reports no width (a fresh pseudo-terminal) would get bars
+        # zero columns wide, which tqdm draws as nothing: assume 80 there.
+        width: dict[str, Any] = {"dynamic_ncols": True} if _columns() else {"ncols": 80, "nrows": 24}
         if event.unit == "bytes":
-            return tqdm(total=event.total, desc=event.stage, unit="B", unit_scale=True, unit_divisor=1024,
-                        file=sys.stderr, leave=False, dynamic_ncols=True)
-        return tqdm(total=event.total, desc=event.stage, unit=f" {event.unit}", file=sys.stderr, leave=False,
-                    dynamic_ncols=True, bar_format="{desc}: {n_fmt}{unit} found [{elapsed}]")
+            return tqdm(total=event.total, initial=event.done, desc=event.stage, unit="B", unit_scale=True,
+                        unit_divisor=1024, file=sys.stderr, leave=False, **width)
+        return tqdm(total=event.total, initial=event.done, desc=event.stage, unit=f" {event.unit}",
+                    file=sys.stderr, leave=False, bar_format="{desc}: {n_fmt}{unit} found [{elapsed}]", **width)
 
     def close(self) -> None:
         with self._lock:

@@ -77,7 +77,8 @@ def add_sources(art: Artifact, sources: Sequence[Source], opts: SourceOptions,
     for src in sources:
         if is_local(src.uri) and not opts.in_place:
             path = driver_for_uri(src.uri).path_of(src.uri) if split_scheme(src.uri)[0] else src.uri
-            art.add(path, logical_path=src.prefix, exclude=opts.exclude, default_excludes=opts.default_excludes)
+            art.add(path, logical_path=src.prefix, exclude=opts.exclude, default_excludes=opts.default_excludes,
+                    progress=progress)
             continue
         if is_local(src.uri):
             in_place.append(src.uri)
