@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import tether
 from tether import errors
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-
 from tether.cli import cli
 from tether.cli.style import first_sentence
 
@@ -98,6 +97,8 @@ def test_names_versions_and_aliases_complete_from_the_catalog(catalog: Path) -> 
     assert complete("tether verify mydata@") == ["mydata@a0", "mydata@a1"]
     assert complete("tether tag add mydata@a") == ["mydata@a0", "mydata@a1"]
     assert complete("tether alias rm my") == ["mydata"]
+    assert complete("tether alias rm mydata ") == ["a0", "a1"]
+    assert complete("tether alias set mydata prod ") == ["2", "1"]
     assert "mydata" in complete("tether show my", shell="zsh")
     assert complete("tether show my", shell="fish") == ["plain,mydata"]
 

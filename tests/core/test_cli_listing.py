@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from tether.cli import cli
 
 
@@ -87,6 +86,15 @@ def test_removing_a_tag_or_alias_that_is_not_there_is_an_error(logged: Path) -> 
     r = tether_cli("alias", "list", "mydta")
     assert r.returncode == 1 and "did you mean 'mydata'" in r.stderr
     assert run("tag", "rm", "mydata:2", "nightly") == "mydata:v2: untagged nightly\n"
+
+
+def test_alias_and_tag_changes_answer_json_when_asked(logged: Path) -> None:
+    assert json.loads(run("alias", "set", "mydata", "best", "v1", "--json")) == {
+        "name": "mydata", "alias": "best", "version": 1}
+    assert json.loads(run("alias", "rm", "mydata", "best", "--json")) == {"name": "mydata", "removed": "best"}
+    assert json.loads(run("tag", "add", "mydata", "a", "b", "--json")) == {
+        "name": "mydata", "version": 2, "added": ["a", "b"]}
+    assert json.loads(run("tag", "rm", "mydata", "a", "--json")) == {"name": "mydata", "version": 2, "removed": ["a"]}
 
 
 def test_info_says_which_catalog_config_and_drivers(logged: Path, tmp_path: Path) -> None:

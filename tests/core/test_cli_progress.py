@@ -16,7 +16,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 import tether
 from tether.progress import ProgressEvent
 
@@ -46,7 +45,7 @@ def run(*args: str, terminal: bool, columns: int = 100) -> tuple[int, str, str]:
                 if not chunk:
                     return
                 received.extend(chunk)
-        except BaseException as exc:  # re-raised below
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread below
             errors.append(exc)
 
     reader = threading.Thread(target=drain)
@@ -90,11 +89,11 @@ def test_progress_never_reaches_a_pipe_and_no_progress_silences_a_terminal(data:
     assert code == 0 and err == ""
     assert run("download", "ds", str(tmp_path / "out"), terminal=False)[0] == 0
     for args in (("verify", "ds", str(tmp_path / "out")), ("status", "ds")):
-        code, out, err = run(*args, terminal=False)
+        code, _, err = run(*args, terminal=False)
         assert code == 0 and err == "", (args, err)
-        code, out, err = run(*args, "--no-progress", terminal=True)
+        code, _, err = run(*args, "--no-progress", terminal=True)
         assert code == 0 and err == "", (args, err)
-    code, out, err = run("verify", "ds", str(tmp_path / "out"), "--progress", terminal=False)
+    code, _, err = run("verify", "ds", str(tmp_path / "out"), "--progress", terminal=False)
     assert code == 0 and "hashing" in err  # asked for explicitly
 
 

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 import tether
 from tether import errors
 

@@ -132,7 +132,7 @@ def _scan(folder: str, rel: str, ancestors: frozenset[tuple[int, int]], files: d
     by_fd = os.scandir in os.supports_fd
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if by_fd else None
     try:
-        with os.scandir(fd if by_fd else folder) as it:  # type: ignore[arg-type]
+        with os.scandir(fd if by_fd else folder) as it:
             for entry in it:
                 try:
                     if entry.is_file():  # the common case first; follows links

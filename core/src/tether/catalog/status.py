@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from ..errors import ObjectNotFoundError
@@ -69,8 +71,8 @@ def status_of(assets: tuple[Asset, ...]) -> StatusResult:
         driver = driver_for_uri(source)
         # A local folder was logged without the default excludes' files (.git/ ...):
         # they are not "new". Patterns a user gave at log time are not recorded.
-        leave_out = ({"exclude": Excludes(DEFAULT_EXCLUDES)}
-                     if driver.lists_with_exclude and scheme_of(source) == "file" else {})
+        leave_out: dict[str, Any] = ({"exclude": Excludes(DEFAULT_EXCLUDES)}
+                                     if driver.lists_with_exclude and scheme_of(source) == "file" else {})
         try:
             res = driver.resolve(source, max_objects=max(10_000, 2 * len(group) + 1000), **leave_out)
             current = {o.uri: o for o in res.objects}

@@ -44,6 +44,20 @@ def _refs(ctx: click.Context, incomplete: str) -> list[CompletionItem]:
     return _names(ctx, incomplete)
 
 
+def _aliases(ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+    """The aliases of the NAME given before (``alias rm NAME <TAB>``)."""
+    name = ctx.params.get("name") or ""
+    return [CompletionItem(a, help=f"v{v}") for a, v in sorted(_catalog(ctx).aliases(name).items())
+            if a.startswith(incomplete)]
+
+
+def _versions(ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+    """The versions of the NAME given before (``alias set NAME ALIAS <TAB>``)."""
+    name = ctx.params.get("name") or ""
+    numbers = [str(v.version) for v in reversed(_catalog(ctx).versions(name))]
+    return [CompletionItem(n) for n in numbers if n.startswith(incomplete)]
+
+
 def _quiet(fn: Any) -> Any:
     def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
         try:
@@ -58,3 +72,7 @@ def _quiet(fn: Any) -> Any:
 complete_name = _quiet(_names)
 #: ``shell_complete=`` for an argument taking ``NAME[:VERSION|@ALIAS]``.
 complete_ref = _quiet(_refs)
+#: ``shell_complete=`` for an alias of the ``name`` argument given before it.
+complete_alias = _quiet(_aliases)
+#: ``shell_complete=`` for a version number of the ``name`` argument given before it.
+complete_version = _quiet(_versions)

@@ -59,7 +59,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
     except (TetherError, OSError) as exc:  # a store that cannot be asked: say why, still show the rest
         exists, problem = None, cli_message(str(exc))
     cfg = config.config_file()
-    doc = {
+    doc: dict[str, Any] = {
         "tether": __version__, "python": sys.version.split()[0],
         "catalog": {"root": redact(cat.root), "source": _catalog_source(ctx), "exists": exists, "error": problem},
         "config_file": {"path": str(cfg), "exists": cfg.is_file(),

@@ -1,4 +1,4 @@
-"""``tether list``: one row per artifact, from version claims alone.
+"""``tether list``: one row per artifact (or per version), from version claims alone.
 
 Each row needs the latest version's size and time, which its claim carries
 (``asset_count``, ``total_size``, ``created_at``), and the artifact's aliases:
@@ -44,3 +44,18 @@ def artifact_table(rows: list[dict[str, Any]]) -> list[str]:
                       ago(r["created_at"]) if r["created_at"] else "?"))
     widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]) - 1)]
     return ["  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1] for row in cells]
+
+
+def version_rows(cat: Catalog, name: str) -> list[dict[str, Any]]:
+    """Every version of ``name`` from its claim, with the aliases pointing at it."""
+    by_version: dict[int, list[str]] = {}
+    for a, n in cat.aliases(name).items():
+        by_version.setdefault(n, []).append(a)
+    return [{"version": v.version, "created_at": v.created_at, "asset_count": v.asset_count,
+             "total_size": v.total_size, "digest": v.digest, "aliases": sorted(by_version.get(v.version, []))}
+            for v in cat.versions(name)]
+
+
+def version_lines(rows: list[dict[str, Any]]) -> list[str]:
+    return [f"v{r['version']}  {ago(r['created_at'])}  {r['asset_count']} asset(s)  {human_size(r['total_size'])}"
+            + (f"  [{', '.join(r['aliases'])}]" if r["aliases"] else "") for r in rows]

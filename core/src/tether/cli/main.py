@@ -26,12 +26,12 @@ from ..catalog import ArtifactVersion, Catalog
 from ..errors import TetherError
 from ..uris import redact
 from . import progress as shown_progress
-from .completion import complete_name, complete_ref
+from .completion import complete_alias, complete_name, complete_ref, complete_version
 from .errors import cli_message, report, wants_json
-from .human import ago, human_size
-from .listing import artifact_rows, artifact_table
-from .outcomes import LABELS, count_text, download_problem, verify_summary
-from .sources import Source, SourceOptions, add_sources, check_flags, split_source
+from .human import human_size
+from .listing import artifact_rows, artifact_table, version_lines, version_rows
+from .outcomes import LABELS, count_text, download_problem, log_line, verify_summary
+from .sources import Source, SourceOptions, add_sources, check_flags, in_place_note, split_source
 from .style import TetherGroup
 
 EXIT_ERROR = 1
@@ -171,18 +171,11 @@ def log(ctx: click.Context, name: str, uris: tuple[str, ...], uploads: tuple[str
         add_sources(art, [Source(p) for p in uploads], attrs.evolve(opts, in_place=False), cb)
         v = cat.log(art, aliases=aliases, tags=tags, progress=cb)
     for path in tracked:
-        click.echo(f"tether: note: {path} is tracked in place, not copied: once its files change, this "
-                   "version cannot be downloaded (log without --in-place to keep a copy)", err=True)
+        click.echo(f"tether: note: {in_place_note(path)}", err=True)
     if as_json:
         _emit_json({**_version_json(v, with_assets=False), "new": v.is_new})
-        return
-    applied = (f", aliases {', '.join(aliases)}" if aliases else "") + (f", tags {', '.join(tags)}" if tags else "")
-    if v.is_new:
-        click.echo(f"{v.ref}: {len(v.assets)} asset(s), {human_size(v.total_size)}{applied}")
     else:
-        info = cat.version_info(v.name, v.version)  # the claim: no manifest read for an unchanged re-log
-        click.echo(f"unchanged: same as {v.ref} ({info.asset_count} asset(s), {human_size(info.total_size)})"
-                   f"{applied}")
+        click.echo(log_line(v, cat, aliases, tags))
 
 
 @cli.command()
@@ -264,20 +257,12 @@ def list_(ctx: click.Context, name: str | None, as_json: bool) -> None:
         for line in artifact_table(rows):
             click.echo(line)
         return
-    versions = cat.versions(name)
-    aliases = cat.aliases(name)
-    by_version: dict[int, list[str]] = {}
-    for a, n in aliases.items():
-        by_version.setdefault(n, []).append(a)
+    rows = version_rows(cat, name)
     if as_json:
-        _emit_json([{"version": v.version, "created_at": v.created_at, "asset_count": v.asset_count,
-                     "total_size": v.total_size, "digest": v.digest,
-                     "aliases": sorted(by_version.get(v.version, []))} for v in versions])
+        _emit_json(rows)
         return
-    for v in versions:
-        al = by_version.get(v.version)
-        click.echo(f"v{v.version}  {ago(v.created_at)}  {v.asset_count} asset(s)  {human_size(v.total_size)}"
-                   + (f"  [{', '.join(sorted(al))}]" if al else ""))
+    for line in version_lines(rows):
+        click.echo(line)
 
 
 @cli.command()
@@ -369,25 +354,35 @@ def alias() -> None:
     """List, move or remove aliases (names like prod that point at one version)."""
 
 
+def _say(as_json: bool, doc: dict[str, Any], text: str) -> None:
+    if as_json:
+        _emit_json(doc)
+    else:
+        click.echo(text)
+
+
 @alias.command(name="set")
 @click.argument("name", shell_complete=complete_name)
-@click.argument("alias_name", metavar="ALIAS")
-@click.argument("version")
+@click.argument("alias_name", metavar="ALIAS", shell_complete=complete_alias)
+@click.argument("version", shell_complete=complete_version)
+@_json_option("the alias set")
 @click.pass_context
-def alias_set(ctx: click.Context, name: str, alias_name: str, version: str) -> None:
+def alias_set(ctx: click.Context, name: str, alias_name: str, version: str, as_json: bool) -> None:
     """Point ALIAS of NAME at VERSION."""
     _catalog(ctx).set_alias(name, alias_name, version)
-    click.echo(f"{name}@{alias_name} -> v{version.lstrip('v')}")
+    number = int(version.lstrip("v"))
+    _say(as_json, {"name": name, "alias": alias_name, "version": number}, f"{name}@{alias_name} -> v{number}")
 
 
 @alias.command(name="rm")
 @click.argument("name", shell_complete=complete_name)
-@click.argument("alias_name", metavar="ALIAS")
+@click.argument("alias_name", metavar="ALIAS", shell_complete=complete_alias)
+@_json_option("the alias removed")
 @click.pass_context
-def alias_rm(ctx: click.Context, name: str, alias_name: str) -> None:
+def alias_rm(ctx: click.Context, name: str, alias_name: str, as_json: bool) -> None:
     """Remove ALIAS from NAME."""
     _catalog(ctx).remove_alias(name, alias_name)
-    click.echo(f"removed {name}@{alias_name}")
+    _say(as_json, {"name": name, "removed": alias_name}, f"removed {name}@{alias_name}")
 
 
 @cli.group()
@@ -398,25 +393,28 @@ def tag() -> None:
 @tag.command(name="add")
 @click.argument("ref", metavar="NAME[:VERSION|@ALIAS]", shell_complete=complete_ref)
 @click.argument("tags", nargs=-1, required=True, metavar="TAG...")
+@_json_option("the tags added")
 @click.pass_context
-def tag_add(ctx: click.Context, ref: str, tags: tuple[str, ...]) -> None:
+def tag_add(ctx: click.Context, ref: str, tags: tuple[str, ...], as_json: bool) -> None:
     """Add TAGs to a version (the latest when no version is given)."""
     cat = _catalog(ctx)
     v = cat.get(ref)
     cat.add_tags(v.name, v.version, *tags)
-    click.echo(f"{v.ref}: tagged {', '.join(tags)}")
+    _say(as_json, {"name": v.name, "version": v.version, "added": list(tags)}, f"{v.ref}: tagged {', '.join(tags)}")
 
 
 @tag.command(name="rm")
 @click.argument("ref", metavar="NAME[:VERSION|@ALIAS]", shell_complete=complete_ref)
 @click.argument("tags", nargs=-1, required=True, metavar="TAG...")
+@_json_option("the tags removed")
 @click.pass_context
-def tag_rm(ctx: click.Context, ref: str, tags: tuple[str, ...]) -> None:
+def tag_rm(ctx: click.Context, ref: str, tags: tuple[str, ...], as_json: bool) -> None:
     """Remove TAGs from a version; a tag it does not have is an error."""
     cat = _catalog(ctx)
     v = cat.get(ref)
     cat.remove_tags(v.name, v.version, *tags)
-    click.echo(f"{v.ref}: untagged {', '.join(tags)}")
+    _say(as_json, {"name": v.name, "version": v.version, "removed": list(tags)},
+         f"{v.ref}: untagged {', '.join(tags)}")
 
 
 def _one_line(exc: click.ClickException) -> str:

@@ -1,4 +1,4 @@
-"""Summaries of download and verify results, and when they are failures.
+"""Summaries of log, download and verify results, and when they are failures.
 
 A link-only asset (a reference tether cannot fetch) is counted and named as
 such, never as success: a version whose every asset is link-only downloads
@@ -8,13 +8,24 @@ reporting "verified" on an empty folder.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from ..catalog import ArtifactVersion, Catalog
 from ..transfer import DownloadResult, VerifyResult
 from .errors import cli_message
+from .human import human_size
 
 #: Outcome statuses as the CLI names them.
 LABELS = {"skipped": "link-only"}
+
+
+def log_line(v: ArtifactVersion, cat: Catalog, aliases: Sequence[str], tags: Sequence[str]) -> str:
+    """``mydata:v3: 2 asset(s), 1.5 KiB, tags t`` or ``unchanged: same as mydata:v2 (...)``."""
+    applied = (f", aliases {', '.join(aliases)}" if aliases else "") + (f", tags {', '.join(tags)}" if tags else "")
+    if v.is_new:
+        return f"{v.ref}: {len(v.assets)} asset(s), {human_size(v.total_size)}{applied}"
+    info = cat.version_info(v.name, v.version)  # the claim: an unchanged re-log reads no manifest
+    return f"unchanged: same as {v.ref} ({info.asset_count} asset(s), {human_size(info.total_size)}){applied}"
 
 
 def count_text(counts: Mapping[str, int]) -> str:

@@ -97,6 +97,11 @@ def add_sources(art: Artifact, sources: Sequence[Source], opts: SourceOptions,
     return in_place
 
 
+def in_place_note(path: str) -> str:
+    return (f"{path} is tracked in place, not copied: once its files change, this version cannot be "
+            "downloaded (log without --in-place to keep a copy)")
+
+
 def check_flags(opts: SourceOptions) -> None:
     if opts.strict and opts.allow_links:
         raise click.UsageError("--strict and --allow-links contradict each other: give one")
