@@ -83,9 +83,9 @@ def test_log_verify_and_status_show_progress_on_a_terminal(data: Path, tmp_path:
 
 
 def test_progress_never_reaches_a_pipe_and_no_progress_silences_a_terminal(data: Path, tmp_path: Path) -> None:
-    code, out, err = run("log", "ds", str(data), terminal=False)
+    code, _, err = run("log", "ds", str(data), terminal=False)
     assert code == 0 and err == ""
-    code, out, err = run("log", "ds2", str(data), "--no-progress", terminal=True)
+    code, _, err = run("log", "ds2", str(data), "--no-progress", terminal=True)
     assert code == 0 and err == ""
     assert run("download", "ds", str(tmp_path / "out"), terminal=False)[0] == 0
     for args in (("verify", "ds", str(tmp_path / "out")), ("status", "ds")):
