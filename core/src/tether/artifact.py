@@ -305,6 +305,15 @@ class Artifact:
         return out
 
 
+def warn_in_place(ref: str, assets: Iterable[Asset]) -> None:
+    """One :class:`InPlaceWarning` per log that recorded local files in place (not copied)."""
+    local = [a for a in assets if a.synced and a.uri is not None and scheme_of(a.uri) == "file"]
+    if local:
+        warnings.warn(f"{ref} records {len(local)} local file(s) in place, without a copy "
+                      f"({redact(local[0].uri or '')}{' ...' if len(local) > 1 else ''}): once they change, "
+                      "this version cannot be downloaded; Artifact.add keeps copies", InPlaceWarning, stacklevel=3)
+
+
 def _link_name(link: str, index: int) -> str:
     scheme, rest = split_scheme(link)
     rest = rest.split("?", 1)[0].split("#", 1)[0]

@@ -34,13 +34,12 @@ import hashlib
 import json
 import os
 import re
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from .. import config
-from ..artifact import Artifact, InPlaceWarning, check_artifact, check_name
+from ..artifact import Artifact, check_artifact, check_name, warn_in_place
 from ..driver import Driver
 from ..errors import (
     AlreadyExistsError,
@@ -54,12 +53,12 @@ from ..errors import (
     UnknownTagError,
     UnknownVersionError,
 )
-from ..models import Asset, Manifest, content_digest
+from ..models import Manifest, content_digest
 from ..progress import Progress, reporting
-from ..resolver import driver_for_uri, scheme_of
+from ..resolver import driver_for_uri
 from ..uris import redact, split_scheme
 from .claims import is_ours, load_json, make_claim, new_log_id, parse_claim
-from .refs import TAG_RE, check_tag, is_name, names, parse_ref, version_number
+from .refs import TAG_RE, check_tag, is_name, names, number_ranges, parse_ref, version_number
 from .uploads import upload_pending
 from .version import ArtifactVersion, VersionInfo
 
@@ -69,29 +68,6 @@ _VERSION_FILE_RE = re.compile(r"^(\d{10})\.json$")
 
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def number_ranges(numbers: Iterable[int]) -> str:
-    """``[1, 2, 3, 5]`` as ``"1-3, 5"``."""
-    out: list[str] = []
-    run: list[int] = []
-    for n in sorted(numbers):
-        if run and n != run[-1] + 1:
-            out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
-            run = []
-        run.append(n)
-    if run:
-        out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
-    return ", ".join(out)
-
-
-def _warn_in_place(ref: str, assets: Iterable[Asset]) -> None:
-    """One warning per log that recorded local files in place (not copied)."""
-    local = [a for a in assets if a.synced and a.uri is not None and scheme_of(a.uri) == "file"]
-    if local:
-        warnings.warn(f"{ref} records {len(local)} local file(s) in place, without a copy "
-                      f"({redact(local[0].uri or '')}{' ...' if len(local) > 1 else ''}): once they change, "
-                      "this version cannot be downloaded; Artifact.add keeps copies", InPlaceWarning, stacklevel=3)
 
 
 class Catalog:
@@ -316,7 +292,7 @@ class Catalog:
             self.set_alias(name, a, number)
         if tags:
             self.add_tags(name, number, *tags)
-        _warn_in_place(f"{name}:v{number}", artifact.assets)
+        warn_in_place(f"{name}:v{number}", artifact.assets)
         if manifest is None:
             # Same content as the latest version (same type: the digest covers it).
             return self._load(name, number, lazy_type=artifact.type)
