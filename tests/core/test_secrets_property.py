@@ -153,12 +153,14 @@ def test_secrets_never_reach_cli_output(capsys: pytest.CaptureFixture[str], case
     uri, parts = case
     with tempfile.TemporaryDirectory() as root:
         outputs = []
-        for args in (("log", "sec", uri), ("log", "sec", uri, "--json"), ("log", "strict", uri, "--strict"),
+        for args in (("log", "sec", uri, "--allow-links"), ("log", "sec", uri, "--allow-links", "--json"),
+                     ("log", "strict", uri, "--strict"), ("log", "refused", uri),
                      ("show", "sec"), ("show", "sec", "--json"), ("list", "sec", "--json"),
                      ("download", "sec", str(Path(root) / "out"), "--json"), ("status", "sec", "--json")):
             _, text = run_cli(capsys, "--catalog", root, *args)
             assert "Traceback" not in text
             outputs.append(text)
         if outputs[1].startswith("{"):
-            json.loads(outputs[1])  # --json stays JSON with the secrets masked
+            # --json stays JSON with the secrets masked (stdout first; stderr's line follows it)
+            json.JSONDecoder().raw_decode(outputs[1])
     assert not leaked(parts, "\n".join(outputs)), (uri, outputs)

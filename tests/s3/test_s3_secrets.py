@@ -26,7 +26,7 @@ def test_secrets_in_config_and_links_never_appear_anywhere(moto_server, s3_clien
                               env=env, timeout=120)
 
     outputs = [
-        run("log", "sec", f"s3://{bucket}/d/", link),
+        run("log", "sec", f"s3://{bucket}/d/", link, "--allow-links"),
         run("show", "sec", "--json"),
         run("list", "sec", "--json"),
         run("status", "sec", "--json"),

@@ -14,7 +14,7 @@ for its scheme is used.
 from __future__ import annotations
 
 from . import errors
-from .artifact import Artifact, LinkOnlyWarning
+from .artifact import Artifact, InPlaceWarning, LinkOnlyWarning
 from .catalog import ArtifactVersion, AssetStatus, Catalog, StatusResult, VersionInfo
 from .catalog.lineage import Lineage
 from .catalog.runs import Edge, RunInfo
@@ -38,6 +38,7 @@ __all__ = [
     "Driver",
     "Edge",
     "Lineage",
+    "InPlaceWarning",
     "LinkOnlyWarning",
     "RemoteObject",
     "Resolution",

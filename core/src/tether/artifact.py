@@ -6,7 +6,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,12 @@ from .errors import (
     NoDriverError,
     ObjectNotFoundError,
 )
+from .localtree import Excludes, glob_files, scan
 from .models import Asset
 from .nogc import gc_paused
 from .paths import check_logical_path, join_logical
-from .resolver import can_link_only, driver_for_uri
+from .progress import Progress, reporting
+from .resolver import can_link_only, driver_for_uri, scheme_of
 from .uris import redact, split_scheme
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -33,6 +35,12 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 class LinkOnlyWarning(UserWarning):
     """A reference was recorded as a link only: tether cannot fetch it."""
+
+
+class InPlaceWarning(UserWarning):
+    """Local files were recorded in place (:meth:`Artifact.add_remote` of a local
+    path), not copied: once they change, that version cannot be downloaded.
+    :meth:`Artifact.add` keeps copies."""
 
 
 def check_name(name: str, what: str = "artifact name") -> str:
@@ -155,14 +163,28 @@ class Artifact:
     def add_remote(self, uri: str, logical_path: str | None = None,
                    metadata: Mapping[str, Any] | None = None, *, strict: bool | None = None,
                    max_objects: int | None = None, glob: bool | None = None,
-                   hash: bool = False) -> list[Asset]:
-        """Record the object(s) ``uri`` names without copying them.
+                   hash: bool = False, exclude: Iterable[str] | str | None = None,
+                   default_excludes: bool = True, progress: Progress | None = None) -> list[Asset]:
+        """Record the object(s) ``uri`` names where they are, without copying them.
 
         ``uri`` is one object, a prefix/folder (one asset per object, logical
         paths relative to it, matched on ``/`` boundaries), or a glob (``*``).
         A URI whose scheme no tether plugin serves (``https://``, any string) is
-        kept as a link-only asset with a warning; so is an object store that
-        refuses access. ``strict=True`` raises instead.
+        kept as a link-only asset with a :class:`LinkOnlyWarning`; so is an
+        object store that refuses access. ``strict=True`` raises instead.
+
+        A local path (or ``file://`` URI) is **tracked in place**: the manifest
+        points at the files themselves, and a local disk keeps no old versions,
+        so once a file changes, versions recording its old bytes cannot be
+        downloaded (logging warns once with :class:`InPlaceWarning`). To keep
+        copies, use :meth:`add`. Object stores with versioning keep old bytes
+        fetchable by version id.
+
+        ``exclude`` (glob patterns, see :mod:`tether.localtree`) leaves files out
+        of a folder, prefix or glob; local folders also leave out
+        :data:`~tether.localtree.DEFAULT_EXCLUDES` (``.git/``, ``.DS_Store`` ...)
+        unless ``default_excludes=False``. ``progress`` receives
+        :class:`~tether.progress.ProgressEvent`\\ s while listing and hashing.
 
         ``hash=True`` reads every object's bytes once (pinned to the version
         recorded) and records their sha256, for objects whose store reports no
@@ -182,12 +204,22 @@ class Artifact:
             return [self._add_link(uri, logical_path, metadata,
                                    "no tether driver serves this scheme; recorded as a link only")]
         driver = driver_for_uri(uri)
+        leave_out = Excludes.build(exclude, default_excludes and scheme_of(uri) == "file")
         try:
-            res = driver.resolve(uri, max_objects=cap, glob=glob)
+            with reporting(progress):
+                if leave_out is not None and driver.lists_with_exclude:
+                    res = driver.resolve(uri, max_objects=cap, glob=glob, exclude=leave_out)
+                else:
+                    res = driver.resolve(uri, max_objects=cap, glob=glob)
         except AccessDeniedError as exc:
             if strict:
                 raise
             return [self._add_link(uri, logical_path, metadata, f"{exc}; recorded as a link only")]
+        if leave_out is not None and res.kind != "object":
+            kept = tuple(o for o in res.objects if not leave_out.path(res.relative(o)))
+            if not kept:
+                raise ObjectNotFoundError(f"every object under {redact(uri)} is excluded ({', '.join(leave_out.patterns)})")
+            res = attrs.evolve(res, objects=kept)
         return self._add_resolved(res, uri, logical_path, metadata, driver if hash else None)
 
     def _add_resolved(self, res: Resolution, uri: str, logical_path: str | None,
@@ -222,16 +254,29 @@ class Artifact:
         link = redact(uri)
         lp = logical_path or _link_name(link, len(self._assets))
         self._claim(lp)
-        warnings.warn(f"{link}: {why}", LinkOnlyWarning, stacklevel=3)
+        # ``why`` may be an error that already names the URI: say it once.
+        warnings.warn(why if link in why else f"{link}: {why}", LinkOnlyWarning, stacklevel=3)
         asset = Asset(logical_path=lp, link=link, synced=False, metadata=metadata or {})
         self._assets[lp] = asset
         return asset
 
     # ------------------------------------------------------------------- local
     def add(self, local_path: str | os.PathLike[str], logical_path: str | None = None,
-            metadata: Mapping[str, Any] | None = None) -> list[PendingFile]:
-        """Add a local file or folder; it is uploaded to the catalog's artifact
-        storage (or ``artifacts_uri``) when the artifact is logged."""
+            metadata: Mapping[str, Any] | None = None, *, exclude: Iterable[str] | str | None = None,
+            default_excludes: bool = True, progress: Progress | None = None) -> list[PendingFile]:
+        """Add a local file, folder or glob (``data/*.csv``) to be **uploaded**
+        when the artifact is logged, into the catalog's content-addressed
+        storage (or ``artifacts_uri``): the version keeps its own copy, so
+        changing or deleting the local files later never affects it, and
+        identical files are stored once. (:meth:`add_remote` of a local path
+        records the files in place instead, without a copy.)
+
+        Folders are walked following symlinks (see :mod:`tether.localtree`),
+        leaving out ``exclude`` and, unless ``default_excludes=False``,
+        :data:`~tether.localtree.DEFAULT_EXCLUDES` (``.git/``, ``.DS_Store`` ...).
+        A file named directly is always added. ``progress`` receives the files
+        found while a folder is walked; hashing and uploading happen when the
+        artifact is logged (see :meth:`Catalog.log`)."""
         if os.fspath(local_path) in ("", b""):
             # An unset shell variable: never read it as the working directory.
             raise InvalidURIError(f"artifact {self.name!r}: empty local path; give a file or folder "
@@ -239,19 +284,25 @@ class Artifact:
         metadata = check_metadata(metadata, f"metadata for {os.fspath(local_path)!r}")
         if "\x00" in os.fspath(local_path):
             raise InvalidURIError(f"local path {os.fspath(local_path)!r} contains a NUL byte")
+        leave_out = Excludes.build(exclude, default_excludes)
         path = Path(local_path).expanduser()
-        if not path.exists():
-            raise ObjectNotFoundError(f"no local file or folder {str(path)!r}")
-        path = path.resolve()
         files: list[tuple[str, str]] = []
-        if path.is_dir():
-            for folder, dirs, names in os.walk(path):
-                dirs.sort()
-                for n in sorted(names):
-                    full = os.path.join(folder, n)
-                    rel = os.path.relpath(full, path).replace(os.sep, "/")
-                    files.append((full, join_logical(logical_path, rel)))
+        if not path.exists() and "*" in str(path):
+            with reporting(progress):
+                matched = glob_files(os.path.abspath(path), leave_out)
+            if not matched:
+                raise ObjectNotFoundError(f"no local file matches {str(path)!r}")
+            files = [(full, join_logical(logical_path, rel)) for full, rel in matched]
+        elif not path.exists():
+            raise ObjectNotFoundError(f"no local file or folder {str(path)!r}")
+        elif path.is_dir():
+            root = str(path.resolve())
+            cut = len(root.rstrip("/")) + 1
+            with reporting(progress):
+                found = scan(root, leave_out)
+            files = [(full, join_logical(logical_path, full[cut:])) for full in sorted(found)]
         else:
+            path = path.resolve()
             files.append((str(path), logical_path.rstrip("/") if logical_path else path.name))
         out = []
         for full, lp in files:
@@ -261,6 +312,15 @@ class Artifact:
             self._pending[lp] = pf
             out.append(pf)
         return out
+
+
+def warn_in_place(ref: str, assets: Iterable[Asset]) -> None:
+    """One :class:`InPlaceWarning` per log that recorded local files in place (not copied)."""
+    local = [a for a in assets if a.synced and a.uri is not None and scheme_of(a.uri) == "file"]
+    if local:
+        warnings.warn(f"{ref} records {len(local)} local file(s) in place, without a copy "
+                      f"({redact(local[0].uri or '')}{' ...' if len(local) > 1 else ''}): once they change, "
+                      "this version cannot be downloaded; Artifact.add keeps copies", InPlaceWarning, stacklevel=3)
 
 
 def _link_name(link: str, index: int) -> str:

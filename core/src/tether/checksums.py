@@ -28,6 +28,8 @@ import zlib
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
+from .progress import advance
+
 # Strongest first. Only these can be recomputed from bytes on disk.
 VERIFIABLE = ("sha256", "sha1", "md5", "crc32c", "crc32")
 # Every kind a manifest may carry. Unknown kinds in a manifest are refused.
@@ -291,3 +293,4 @@ def feed_file(path: str, h: MultiHasher, chunk: int = 4 * CHUNK) -> None:
             if not n:
                 break
             h.update(view[:n])
+            advance("hashing", n)

@@ -62,6 +62,12 @@ def _config_file() -> Path:
     return Path(env).expanduser() if env else home_dir() / "config.toml"
 
 
+def config_file() -> Path:
+    """The config file tether reads: ``$TETHER_CONFIG``, else ``$TETHER_HOME/config.toml``
+    (it need not exist)."""
+    return _config_file()
+
+
 def _file_options(scheme: str, bucket: str | None) -> dict[str, Any]:
     """``[scheme]`` of the config file, with ``[scheme.buckets.<bucket>]`` over it.
 

@@ -61,6 +61,7 @@ from .errors import (
 )
 from .models import Asset, RemoteObject
 from .parallel import parallel_map
+from .progress import advance
 from .staging import SourceReader, is_stale, local_matches, local_size, staging_name
 from .uris import has_userinfo, redact, split_scheme
 
@@ -208,6 +209,10 @@ class Driver:
     default_workers: ClassVar[int] = 16
     #: Objects larger than this are fetched in parallel ranged parts.
     part_size: ClassVar[int] = 16 * CHUNK
+    #: True when :meth:`list` takes ``exclude=`` (a :class:`tether.localtree.Excludes`)
+    #: and leaves those files out while listing: not counted against
+    #: ``max_objects``, never hashed. Other drivers' results are filtered after.
+    lists_with_exclude: ClassVar[bool] = False
 
     def __init__(self, scheme: str | None = None) -> None:
         self.scheme = scheme or self.schemes[0]
@@ -333,7 +338,7 @@ class Driver:
 
     # ------------------------------------------------------------------ operations
     def resolve(self, uri: str, *, max_objects: int = DEFAULT_MAX_OBJECTS,
-                glob: bool | None = None) -> Resolution:
+                glob: bool | None = None, exclude: Any = None) -> Resolution:
         """Resolve ``uri`` to the objects it names.
 
         A URI containing ``*`` (or ``glob=True``) is a glob. Otherwise it is the
@@ -341,12 +346,14 @@ class Driver:
         prefixes match on ``/`` boundaries only, so ``data`` never picks up
         ``data2/x``. ``max_objects`` is a hard cap: exceeding it raises
         :class:`TooManyObjectsError` with the count found, never truncates.
+        ``exclude`` is handed to :meth:`list` (drivers with ``lists_with_exclude``).
         """
         path = self.path_of(uri)
+        leave_out = {} if exclude is None else {"exclude": exclude}
         if glob is None:
             glob = any(c in path for c in GLOB_CHARS)
         if glob:
-            objs = self.glob(path, max_objects=max_objects)
+            objs = self.glob(path, max_objects=max_objects, **leave_out)
             base = path.split("*", 1)[0].rsplit("/", 1)[0]
             return Resolution("glob", base + "/" if base else "", tuple(self.enrich(objs)))
         if not path.endswith("/"):
@@ -354,7 +361,7 @@ class Driver:
             if obj is not None:
                 return Resolution("object", path, tuple(self.enrich([obj])))
         prefix = path if path.endswith("/") else path + "/"
-        objs = self.list(self.uri_of(prefix), max_objects=max_objects)
+        objs = self.list(self.uri_of(prefix), max_objects=max_objects, **leave_out)
         if not objs:
             raise ObjectNotFoundError(f"no object or prefix at {redact(uri)}")
         return Resolution("prefix", prefix, tuple(self.enrich(objs)))
@@ -377,17 +384,20 @@ class Driver:
             if not obj.path.startswith(prefix) or obj.path.endswith("/"):
                 continue  # the boundary rule, enforced whatever the backend returns
             out.append(obj)
+        advance("listing", len(out), "objects")
         check_cap(len(out), max_objects, uri)
         out.sort(key=lambda o: o.path)
         return out
 
-    def glob(self, pattern: str, *, max_objects: int = DEFAULT_MAX_OBJECTS) -> list[RemoteObject]:
+    def glob(self, pattern: str, *, max_objects: int = DEFAULT_MAX_OBJECTS,
+             exclude: Any = None) -> list[RemoteObject]:
         """Objects matching ``pattern``: ``*`` stays within one folder, ``**``
         crosses folders. Costs one listing of the pattern's fixed leading folder."""
         static = pattern.split("*", 1)[0]
         base = static.rsplit("/", 1)[0] + "/" if "/" in static else ""
         rx = glob_regex(pattern)
-        listed = self.list(self.uri_of(base), max_objects=sys.maxsize)
+        listed = self.list(self.uri_of(base), max_objects=sys.maxsize,
+                           **({} if exclude is None else {"exclude": exclude}))
         out = [o for o in listed if rx.fullmatch(o.path)]
         check_cap(len(out), max_objects, self.uri_of(pattern))
         return out

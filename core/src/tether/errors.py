@@ -196,3 +196,15 @@ class ReferenceRiskError(TetherError, ValueError):
 
 class HoldNotSupportedError(TetherError, NotImplementedError):
     """The store cannot place a hold on (exactly) this object version."""
+
+
+# --- catalogs, tags (appended) --------------------------------------------------------
+class CatalogNotFoundError(UnknownArtifactError, ObjectNotFoundError):
+    """A catalog named explicitly (a folder, a bucket) does not exist: reading it
+    is an error rather than an empty list, so a typo cannot pass for an empty
+    catalog. An :class:`UnknownArtifactError` (no artifact can be found in it)
+    and an :class:`ObjectNotFoundError` (``FileNotFoundError``)."""
+
+
+class UnknownTagError(TetherError, KeyError):
+    """The version has no such tag (``remove_tags``)."""

@@ -8,6 +8,7 @@ finish.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -17,13 +18,18 @@ R = TypeVar("R")
 
 
 def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
-    """``[fn(x) for x in items]`` on ``workers`` threads, results in order."""
+    """``[fn(x) for x in items]`` on ``workers`` threads, results in order.
+
+    Each call runs in a copy of the caller's context, so what the caller set in
+    context variables (the progress reporter of :mod:`tether.progress`) holds
+    in the workers too, as it would have without threads."""
     items = list(items)
     if len(items) <= 1 or workers <= 1:
         return [fn(x) for x in items]
     pool = ThreadPoolExecutor(min(workers, len(items)), thread_name_prefix="tether")
     try:
-        results = list(pool.map(fn, items))
+        context = contextvars.copy_context()
+        results = list(pool.map(lambda x: context.copy().run(fn, x), items))
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise

@@ -30,6 +30,7 @@ from typing import Self
 from .atomic import TMP_MARK
 from .checksums import MultiHasher, hash_file
 from .errors import SourceChangedError
+from .progress import bound
 
 #: Age after which a staged copy is abandoned (seconds): far longer than any
 #: upload runs, short enough that a crash does not hold disk space for long.
@@ -52,6 +53,7 @@ class SourceReader:
         self.expected = sha256
         self._hasher = MultiHasher(("sha256", *kinds))
         self.read_size = 0
+        self._report = bound("uploading")  # reads may come from an SDK's own threads
         try:
             self._file = open(local_path, "rb")  # noqa: SIM115 - closed by close() / the with block
         except (FileNotFoundError, NotADirectoryError):
@@ -64,6 +66,7 @@ class SourceReader:
         data = self._file.read(n)
         self._hasher.update(data)
         self.read_size += len(data)
+        self._report(len(data))
         return data
 
     def chunks(self, n: int) -> Iterator[bytes]:

@@ -30,6 +30,7 @@ built from them, so no name can address a file outside the catalog.
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import hashlib
 import json
 import os
@@ -41,20 +42,23 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .. import config
-from ..artifact import Artifact, check_artifact, check_name
+from ..artifact import Artifact, check_artifact, check_name, warn_in_place
 from ..driver import Driver
 from ..errors import (
     AlreadyExistsError,
+    CatalogNotFoundError,
     InvalidNameError,
     ManifestError,
     ObjectNotFoundError,
     TetherError,
     UnknownAliasError,
     UnknownArtifactError,
+    UnknownTagError,
     UnknownVersionError,
 )
 from ..models import Manifest, content_digest
 from ..paths import check_file_folder_clash
+from ..progress import Progress, reporting
 from ..resolver import driver_for_uri
 from ..uris import redact, split_scheme
 from .active import active_run_id, record_edge
@@ -64,7 +68,7 @@ from .intents import release_intents
 from .lifecycle import LifecycleMixin
 from .lineage import Lineage, lineage_of
 from .protection import guard_add_tags, guard_alias, guard_remove_tags
-from .refs import TAG_RE, check_tag, is_name, names, parse_ref, version_number
+from .refs import TAG_RE, check_tag, is_name, names, number_ranges, parse_ref, version_number
 from .runs import RunInfo, RunStore
 from .tombstones import claimed_numbers, live_numbers, raise_if_all_deleted, raise_if_deleted
 from .uploads import upload_pending
@@ -78,9 +82,7 @@ _VERSION_FILE_RE = re.compile(r"^(\d{10})\.json$")
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Catalog(LifecycleMixin):
@@ -92,6 +94,9 @@ class Catalog(LifecycleMixin):
     """
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        # The embedded default is created on first write and is simply empty
+        # before; a root someone named must exist to be read (see exists()).
+        self.is_default = root is None
         if root is None:
             root = config.home_dir()
         root = os.fspath(root)
@@ -113,8 +118,52 @@ class Catalog(LifecycleMixin):
         return self.root + "/" + "/".join(parts)
 
     # ------------------------------------------------------------------ reading
+    def exists(self) -> bool:
+        """Whether the catalog's root is there: its folder, or its bucket (a
+        prefix holding nothing yet in an existing bucket is an empty catalog).
+        Logging to a local folder creates it."""
+        driver = self._driver
+        path = driver.path_of(self.root)
+        target = driver.bucket_of(path) if driver.bucketed else path
+        with driver.translating(self.root):
+            return bool(driver.fs(path).exists(driver.fs_path(target or path)))
+
+    def _check_exists(self) -> None:
+        """A catalog named by the user that is not there is an error, not an empty
+        list: a mistyped ``--catalog`` must not look like a catalog with nothing in it."""
+        if not self.is_default and not self.exists():
+            driver = self._driver
+            path = driver.path_of(self.root)
+            what = f"no bucket {driver.bucket_of(path)!r}" if driver.bucketed else f"no folder {path}"
+            raise CatalogNotFoundError(f"catalog {redact(self.root)} does not exist ({what}); "
+                                       "logging to a local folder creates it")
+
     def artifacts(self) -> list[str]:
-        return [n for n in self._driver.list_names(self._uri("artifacts")) if is_name(n)]
+        found = [n for n in self._driver.list_names(self._uri("artifacts")) if is_name(n)]
+        if not found:
+            self._check_exists()
+        return found
+
+    def _unknown_artifact(self, name: str) -> TetherError:
+        """The error for a name with no versions: the catalog is missing, or the
+        name is not in it (with the nearest names, as git suggests commands)."""
+        self._check_exists()
+        close = difflib.get_close_matches(name, self.artifacts(), n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        return UnknownArtifactError(f"no artifact named {name!r} in {self!r}{hint}")
+
+    def _unknown_version(self, name: str, number: int) -> TetherError:
+        """The error for a version that is not there, listing those that are."""
+        numbers = self._version_numbers(name)
+        if not numbers:
+            return self._unknown_artifact(name)
+        return self._no_version(name, number, numbers)
+
+    @staticmethod
+    def _no_version(name: str, number: int, numbers: list[int]) -> UnknownVersionError:
+        has = (f"it has {'version' if len(numbers) == 1 else 'versions'} {number_ranges(numbers)}"
+               if numbers else "it has no versions")
+        return UnknownVersionError(f"artifact {name!r} has no version {number} ({has})")
 
     def _version_numbers(self, name: str) -> list[int]:
         """Live version numbers: claimed and not deleted (see :mod:`.tombstones`)."""
@@ -129,8 +178,17 @@ class Catalog(LifecycleMixin):
         try:
             raw = self._driver.read_bytes(uri)
         except ObjectNotFoundError:
-            raise UnknownVersionError(f"artifact {name!r} has no version {version}") from None
+            # Always UnknownVersionError: internal callers catch it for a claim gone in a race.
+            raise self._no_version(name, version, self._version_numbers(name)) from None
         return parse_claim(raw, uri)
+
+    def version_info(self, name: str, version: int | str) -> VersionInfo:
+        """One version's summary from its claim alone (no manifest is read)."""
+        check_name(name)
+        number = version_number(version)
+        d = self._read_claim(name, number)
+        return VersionInfo(name, number, d.get("created_at", ""), d.get("digest", ""),
+                           d.get("asset_count", 0), d.get("total_size", 0))
 
     def versions(self, name: str) -> list[VersionInfo]:
         """Every version's summary, from the claims alone.
@@ -144,7 +202,7 @@ class Catalog(LifecycleMixin):
         if not nums:
             if self._claimed_numbers(name):
                 return []  # every version deleted: the artifact is known, empty
-            raise UnknownArtifactError(f"no artifact named {name!r} in {self!r}")
+            raise self._unknown_artifact(name)
         out = []
         for n in nums:
             d = self._read_claim(name, n)
@@ -183,6 +241,8 @@ class Catalog(LifecycleMixin):
             raise InvalidNameError("give a version or an alias, not both")
         if alias is not None:
             aliases = self.aliases(name)
+            if alias not in aliases and not aliases and self.latest_version(name) is None:
+                raise self._unknown_artifact(name)
             if alias not in aliases:
                 raise UnknownAliasError(f"artifact {name!r} has no alias {alias!r}"
                                         + (f" (aliases: {', '.join(sorted(aliases))})" if aliases else ""))
@@ -191,12 +251,12 @@ class Catalog(LifecycleMixin):
             latest = self.latest_version(name)
             if latest is None:
                 raise_if_all_deleted(self, name)
-                raise UnknownArtifactError(f"no artifact named {name!r} in {self!r}")
+                raise self._unknown_artifact(name)
             number = latest
         else:
             number = version_number(version)
             if not self._claimed_numbers(name):
-                raise UnknownArtifactError(f"no artifact named {name!r} in {self!r}")
+                raise self._unknown_artifact(name)
         return name, number
 
     def _load(self, name: str, number: int, *, lazy_type: str | None = None) -> ArtifactVersion:
@@ -230,13 +290,18 @@ class Catalog(LifecycleMixin):
 
     # ------------------------------------------------------------------ logging
     def log(self, artifact: Artifact, aliases: Iterable[str] = (), tags: Iterable[str] = (),
-            *, workers: int | None = None) -> ArtifactVersion:
+            *, workers: int | None = None, progress: Progress | None = None) -> ArtifactVersion:
         """Log ``artifact`` as the next version of its name.
 
         Content identical to the latest version (same assets, checksums and
         version ids) returns that version instead of creating a new one; the
-        aliases and tags given are applied to it. One string is one alias or
-        tag: ``aliases="prod"`` is ``aliases=["prod"]``."""
+        aliases and tags given are applied to it, and its ``is_new`` is False
+        (True for a version this call created). One string is one alias or
+        tag: ``aliases="prod"`` is ``aliases=["prod"]``.
+
+        Files from :meth:`Artifact.add` are uploaded first (``progress`` receives
+        their hashing and uploading). Local files from :meth:`Artifact.add_remote`
+        are recorded in place, with one :class:`~tether.artifact.InPlaceWarning`."""
         check_artifact(artifact)
         aliases, tags = names(aliases, "aliases"), names(tags, "tags")
         run_id = active_run_id(self)  # inside a run: the version is its output
@@ -248,7 +313,8 @@ class Catalog(LifecycleMixin):
         check_file_folder_clash([*(a.logical_path for a in assets),
                                  *(p.logical_path for p in artifact.pending_files)], label=f"artifact {artifact.name!r}")
         if artifact.pending_files:
-            assets.extend(upload_pending(artifact, self.storage_uri, workers))
+            with reporting(progress):
+                assets.extend(upload_pending(artifact, self.storage_uri, workers))
         if not assets:
             raise TetherError(f"artifact {artifact.name!r} has no assets to log")
         assets.sort(key=lambda a: a.logical_path)
@@ -271,6 +337,7 @@ class Catalog(LifecycleMixin):
             self.add_tags(name, number, *tags)
         if run_id is not None:  # also for unchanged content: the run is a second producer
             record_edge(self, run_id, "output", name, number, created=manifest is not None)
+        warn_in_place(f"{name}:v{number}", artifact.assets)
         if manifest is None:
             # Same content as the latest version (same type: the digest covers it).
             return attrs.evolve(self._load(name, number, lazy_type=artifact.type), run_id=run_id)
@@ -279,7 +346,7 @@ class Catalog(LifecycleMixin):
         return ArtifactVersion(name=name, version=number, type=manifest.type, created_at=manifest.created_at,
                                digest=digest, assets=frozen, metadata=manifest.metadata,
                                aliases=tuple(sorted(set(aliases))), tags=tuple(sorted(set(tags))), catalog=self,
-                               created_by_run=run_id, run_id=run_id)
+                               created_by_run=run_id, run_id=run_id, is_new=True)
 
     def _latest_digest(self, name: str, latest: int) -> str | None:
         # Only a shortcut: a damaged latest claim must not block logging a new version.
@@ -386,10 +453,20 @@ class Catalog(LifecycleMixin):
             self._driver.write_bytes(self._uri("artifacts", name, "tags", str(number), t), b"")
 
     def remove_tags(self, name: str, version: int | str, *tags: str, force: bool = False) -> None:
+        """Remove tags from a version. A tag the version does not have is an
+        :class:`UnknownTagError` naming it (and nothing is removed), as
+        :meth:`remove_alias` refuses an alias that is not there."""
         check_name(name)
         for t in tags:
             check_tag(t)
         number = version_number(version)
+        if number not in self._version_numbers(name):
+            self._missing(name, number)
+        have = set(self.tags(name, number))
+        absent = [t for t in tags if t not in have]
+        if absent:
+            listed = f" (its tags: {', '.join(sorted(have))})" if have else " (it has no tags)"
+            raise UnknownTagError(f"{name}:v{number} has no tag {', '.join(repr(t) for t in absent)}{listed}")
         guard_remove_tags(self, name, number, tags, force)
         for t in tags:
             self._driver.delete(self._uri("artifacts", name, "tags", str(number), t))
@@ -418,6 +495,4 @@ class Catalog(LifecycleMixin):
 
     def _missing(self, name: str, number: int) -> None:
         raise_if_deleted(self, name, number)
-        if not self._claimed_numbers(name):
-            raise UnknownArtifactError(f"no artifact named {name!r} in {self!r}")
-        raise UnknownVersionError(f"artifact {name!r} has no version {number}")
+        raise self._unknown_version(name, number)

@@ -66,3 +66,16 @@ def parse_ref(name: str, version: int | str | None = None,
         version = ref_version
     return name, version, alias
 
+
+def number_ranges(numbers: Iterable[int]) -> str:
+    """``[1, 2, 3, 5]`` as ``"1-3, 5"``."""
+    out: list[str] = []
+    run: list[int] = []
+    for n in sorted(numbers):
+        if run and n != run[-1] + 1:
+            out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+            run = []
+        run.append(n)
+    if run:
+        out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+    return ", ".join(out)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from ..errors import ObjectNotFoundError
+from ..localtree import DEFAULT_EXCLUDES, Excludes
 from ..models import Asset, RemoteObject
-from ..resolver import driver_for_uri
+from ..resolver import driver_for_uri, scheme_of
 
 
 @attrs.frozen
@@ -66,8 +69,12 @@ def status_of(assets: tuple[Asset, ...]) -> StatusResult:
                 out.append(AssetStatus(a.logical_path, "unchanged" if same else "modified", a.uri, why))
             continue
         driver = driver_for_uri(source)
+        # A local folder was logged without the default excludes' files (.git/ ...):
+        # they are not "new". Patterns a user gave at log time are not recorded.
+        leave_out: dict[str, Any] = ({"exclude": Excludes(DEFAULT_EXCLUDES)}
+                                     if driver.lists_with_exclude and scheme_of(source) == "file" else {})
         try:
-            res = driver.resolve(source, max_objects=max(10_000, 2 * len(group) + 1000))
+            res = driver.resolve(source, max_objects=max(10_000, 2 * len(group) + 1000), **leave_out)
             current = {o.uri: o for o in res.objects}
         except ObjectNotFoundError:
             current = {}

@@ -14,6 +14,7 @@ nothing.
 
 from __future__ import annotations
 
+from .. import progress
 from ..artifact import Artifact
 from ..driver import Driver
 from ..errors import TetherError
@@ -41,12 +42,14 @@ def upload_pending(artifact: Artifact, storage_uri: str, workers: int | None) ->
     todo: dict[str, tuple[str, int]] = {}
     for pf, obj in zip(pending, hashed):
         todo.setdefault(obj.checksums["sha256"], (pf.local_path, obj.size))
+    progress.expect("uploading", sum(size for _, size in todo.values()))
 
     def one(item: tuple[str, tuple[str, int]]) -> tuple[RemoteObject, bool]:
         sha, (path, size) = item
         uri = content_uri(target_root, sha)
         existing = store.stat_path(store.path_of(uri))
         if existing is not None and existing.size == size and store.holds(existing, path, sha256=sha):
+            progress.advance("uploading", size)  # already stored: nothing left to send
             return existing, False
         return store.upload(path, uri, sha256=sha), True
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .. import config, transfer
-from ..errors import SchemeNotAllowedError
+from ..errors import DownloadError, SchemeNotAllowedError
 from ..models import Asset, FrozenMap, Manifest
+from ..progress import Progress, expect, reporting
 from ..resolver import driver_for_uri, scheme_of
 from ..uris import redact
 from .status import StatusResult, status_of
@@ -48,6 +50,22 @@ def check_sources_allowed(assets: tuple[Asset, ...], catalog: Catalog | None, re
                     f"a catalog that is not ({redact(catalog.root)}); refused. To allow it, set "
                     f"TETHER_ALLOW_SCHEMES={scheme_of(a.uri)} or allow_schemes = [\"{scheme_of(a.uri)}\"] "
                     "in the tether config file")
+
+
+#: Where Artifact.add stores files: a changed file there is damage, not an edit.
+_CONTENT_ADDRESS_RE = re.compile(r"/sha256/[0-9a-f]{2}/[0-9a-f]{64}$")
+IN_PLACE_HINT = ("; it was tracked in place (not copied) and changed or vanished since, so these bytes "
+                 "cannot come back. To keep copies, log with Artifact.add (CLI: tether log without --in-place)")
+
+
+def _explain_in_place(result: transfer.DownloadResult, assets: tuple[Asset, ...]) -> transfer.DownloadResult:
+    in_place = {a.logical_path for a in assets if a.synced and a.uri is not None
+                and scheme_of(a.uri) == "file" and not _CONTENT_ADDRESS_RE.search(a.uri)}
+    if not in_place or result.ok:
+        return result
+    return attrs.evolve(result, outcomes=tuple(
+        attrs.evolve(o, error=f"{o.error}{IN_PLACE_HINT}")
+        if o.status == "failed" and o.logical_path in in_place and o.error else o for o in result.outcomes))
 
 
 @attrs.frozen
@@ -99,6 +117,11 @@ class ArtifactVersion:
         it is :attr:`created_by_run`. All producers: ``catalog.lineage(ref)``."""
         return self._run_id or self.created_by_run
 
+    #: True on the version a :meth:`Catalog.log` call just created; False when the
+    #: log found the same content as the latest version and returned that one,
+    #: and on versions read with :meth:`Catalog.get`.
+    is_new: bool = attrs.field(default=False, eq=False, repr=False)
+
     @property
     def assets(self) -> tuple[Asset, ...]:
         if self._assets is None:
@@ -138,16 +161,28 @@ class ArtifactVersion:
         """Fetch exactly the recorded bytes into ``dest`` (see :mod:`tether.transfer`).
 
         ``require_verified=True``: refuse (``UnverifiedAssetError``, nothing
-        written) when any asset's ``verification`` is ``size-only``."""
+        written) when any asset's ``verification`` is ``size-only``. A local
+        file tracked in place that changed or vanished since it was logged
+        cannot be fetched: its failure says so, and how to keep copies."""
         check_sources_allowed(self.assets, self.catalog, self.ref)
-        return transfer.download(self.assets, dest, overwrite=overwrite, workers=workers,
-                                 progress=progress, strict=strict, raise_on_error=raise_on_error,
-                                 driver_for=lambda a: driver_for_uri(a.uri or a.link), label=self.ref,
-                                 require_verified=require_verified)
+        result = transfer.download(self.assets, dest, overwrite=overwrite, workers=workers,
+                                   progress=progress, strict=strict, raise_on_error=False,
+                                   driver_for=lambda a: driver_for_uri(a.uri or a.link), label=self.ref,
+                                   require_verified=require_verified)
+        result = _explain_in_place(result, self.assets)
+        failed = result.with_status("failed")
+        if failed and raise_on_error:
+            raise DownloadError(f"{len(failed)} of {len(self.assets)} asset(s) of {self.ref} failed; first: "
+                                f"{failed[0].error}", result)
+        return result
 
-    def verify(self, dest: str | os.PathLike[str]) -> transfer.VerifyResult:
-        """Check a local copy under ``dest`` against the manifest."""
-        return transfer.verify(self.assets, dest)
+    def verify(self, dest: str | os.PathLike[str], *, progress: Progress | None = None) -> transfer.VerifyResult:
+        """Check a local copy under ``dest`` against the manifest (``progress``:
+        the bytes hashed, see :mod:`tether.progress`)."""
+        with reporting(progress):
+            if progress is not None:
+                expect("hashing", sum(a.size or 0 for a in self.assets if a.synced))
+            return transfer.verify(self.assets, dest)
 
     def check(self, *, workers: int | None = None, risks: bool = True) -> CheckResult:
         """Whether every pinned object version is still in its store, with the
@@ -157,10 +192,12 @@ class ArtifactVersion:
 
         return check_version(self, workers=workers, risks=risks)
 
-    def status(self) -> StatusResult:
-        """Compare the recorded assets with the store now: one listing per source."""
+    def status(self, *, progress: Progress | None = None) -> StatusResult:
+        """Compare the recorded assets with the store now: one listing per source
+        (``progress``: the objects listed, see :mod:`tether.progress`)."""
         check_sources_allowed(self.assets, self.catalog, self.ref)
-        return status_of(self.assets)
+        with reporting(progress):
+            return status_of(self.assets)
 
     def diff(self, other: ArtifactVersion, *, prefix: str | None = None) -> VersionDiff:
         """What changed from this version to ``other``: assets added, removed,

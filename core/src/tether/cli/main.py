@@ -1,8 +1,11 @@
 """The ``tether`` command line: a thin layer over the Python API.
 
-User mistakes print one line (``tether: error: ...``) and exit 1; usage errors
-(a bad option value, a missing argument) print one such line too and exit 2;
-Ctrl-C exits 130 after the download cleaned its temp files.
+Exit codes (the table in the README and docs/reference.md): 0 success; 1 an
+error (one line, ``tether: error: ...``, in the CLI's words: see
+:mod:`.errors`), problems found by ``verify``, drift found by ``status``, a
+download with failed files; 2 a usage error (a bad option value, a missing
+argument), also one line; 130 interrupted (Ctrl-C), after the download
+cleaned its temp files. With ``--json``, errors are JSON on stdout.
 """
 
 from __future__ import annotations
@@ -14,15 +17,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import attrs
 import click
 
 from .. import __version__
-from ..artifact import Artifact
+from ..artifact import Artifact, InPlaceWarning
 from ..catalog import ArtifactVersion, Catalog
 from ..errors import TetherError
-from ..paths import shown_name
+from ..uris import redact
+from . import progress as shown_progress
+from .completion import complete_alias, complete_name, complete_ref, complete_version
+from .errors import cli_message, report, wants_json
+from .human import human_size
+from .listing import artifact_rows, artifact_table, version_lines, version_rows
+from .outcomes import LABELS, count_text, download_problem, log_line, verify_summary
+from .sources import Source, SourceOptions, add_sources, check_flags, in_place_note, split_source
+from .style import TetherGroup
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
@@ -50,16 +63,26 @@ def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None] | Non
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: Any = None, line: str | None = None) -> None:
-    click.echo(f"tether: warning: {shown_name(str(message))}", err=True)
+    if issubclass(category, InPlaceWarning):
+        return  # `log --in-place` says it in the CLI's words
+    click.echo(f"tether: warning: {cli_message(str(message))}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="tether")
+def _json_option(what: str) -> Callable[[Any], Any]:
+    return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON on stdout (errors too).")
+
+
+@click.group(cls=TetherGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tether", help="Show the version and exit.")
 @click.option("--catalog", envvar="TETHER_CATALOG", metavar="URI",
-              help="Catalog root (folder, s3://..., gs://...). Default: the embedded catalog.")
+              help="Catalog to use: a folder, s3://bucket/prefix, gs://... (env: TETHER_CATALOG; default: the "
+                   "embedded catalog in TETHER_HOME or the per-user data folder; see 'tether info').")
 @click.pass_context
 def cli(ctx: click.Context, catalog: str | None) -> None:
-    """Versioned remote artifacts: record where bytes live, fetch exactly them back."""
+    """Versioned remote artifacts: record where bytes live, fetch exactly them back.
+
+    Exit codes: 0 ok; 1 error, or problems found (verify, status, download);
+    2 usage error; 130 interrupted."""
     ctx.ensure_object(dict)
     ctx.obj["catalog"] = catalog
 
@@ -93,53 +116,81 @@ def _parse_meta(pairs: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-@cli.command()
-@click.argument("name")
-@click.argument("uris", nargs=-1, metavar="URI...")
+@cli.command(usage_lines=["[OPTIONS] NAME [PREFIX=]SOURCE...", "[OPTIONS] NAME --upload PATH..."])
+@click.argument("name", shell_complete=complete_name)
+@click.argument("uris", nargs=-1, metavar="[PREFIX=]SOURCE...")
 @click.option("--upload", "uploads", multiple=True, metavar="PATH",
-              help="Local file or folder to upload into artifact storage (repeatable).")
-@click.option("--type", "type_", default="dataset", show_default=True)
+              help="Local file or folder to upload (repeatable; local SOURCEs are uploaded anyway).")
+@click.option("--as", "placed", multiple=True, nargs=2, metavar="PREFIX SOURCE",
+              help="Log SOURCE under PREFIX in the artifact (repeatable), like PREFIX=SOURCE.")
+@click.option("--in-place", is_flag=True,
+              help="Track local files where they are instead of uploading a copy (an older version "
+                   "cannot be downloaded once they change).")
+@click.option("--allow-links", is_flag=True,
+              help="Record a source tether cannot fetch (no driver, no access) as a link-only reference "
+                   "instead of failing.")
+@click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
+              help="Leave out files or folders matching GLOB ('*.tmp', 'logs/'; repeatable).")
+@click.option("--no-default-excludes", is_flag=True,
+              help="Keep .git/, .DS_Store, Thumbs.db, desktop.ini and __MACOSX/ in local folders.")
+@click.option("--type", "type_", default="dataset", show_default=True, help="Artifact type (dataset, model ...).")
 @click.option("--alias", "aliases", multiple=True, help="Alias to point at the new version (repeatable).")
 @click.option("--tag", "tags", multiple=True, help="Tag for the new version (repeatable).")
 @click.option("--meta", "meta", multiple=True, metavar="KEY=VALUE", help="Artifact metadata (repeatable).")
-@click.option("--strict", is_flag=True, help="Fail instead of recording link-only assets, or references "
-              "a bucket may not keep (versioning off, expiring versions, settings that cannot be read).")
+@click.option("--strict", is_flag=True, help="Fail instead of recording link-only assets (the default "
+              "unless --allow-links), or references a bucket may not keep (versioning off, expiring versions, "
+              "settings that cannot be read).")
 @click.option("--max-objects", type=click.IntRange(min=1), default=None,
               help="Cap on objects per prefix (default 10000).")
-@click.option("--artifacts-uri", default=None, help="Where --upload files go (default: the catalog's storage).")
-@click.option("--json", "as_json", is_flag=True, help="Print the logged version as JSON.")
+@click.option("--artifacts-uri", default=None, metavar="URI",
+              help="Where uploaded files go (default: the catalog's storage).")
+@_json_option("the logged version")
 @click.option("--hash", "hash_", is_flag=True,
-              help="Read each object once and record its sha256 (for stores with no verifiable checksum).")
+              help="Read each remote object once and record its sha256 (for stores with no verifiable checksum).")
+@shown_progress.progress_option
 @click.pass_context
-def log(ctx: click.Context, name: str, uris: tuple[str, ...], uploads: tuple[str, ...], type_: str,
-        aliases: tuple[str, ...], tags: tuple[str, ...], meta: tuple[str, ...], strict: bool,
-        max_objects: int | None, artifacts_uri: str | None, as_json: bool, hash_: bool) -> None:
-    """Log URI... (objects, prefixes, globs, local paths) as the next version of NAME."""
-    if not uris and not uploads:
-        raise click.UsageError("give at least one URI or --upload PATH")
+def log(ctx: click.Context, name: str, uris: tuple[str, ...], uploads: tuple[str, ...],
+        placed: tuple[tuple[str, str], ...], in_place: bool, allow_links: bool, excludes: tuple[str, ...],
+        no_default_excludes: bool, type_: str, aliases: tuple[str, ...], tags: tuple[str, ...],
+        meta: tuple[str, ...], strict: bool, max_objects: int | None, artifacts_uri: str | None,
+        as_json: bool, hash_: bool, progress: bool | None) -> None:
+    """Log SOURCEs as the next version of NAME.
+
+    A SOURCE is a local file, folder or glob (uploaded: the version keeps its
+    own copy), or an object, prefix or glob on a store (s3://, gs:// ...),
+    recorded where it is, pinned to its object version. PREFIX=SOURCE places
+    a source under PREFIX. Logging content identical to the latest version
+    creates no new version and says so."""
+    sources = [split_source(u) for u in uris] + [Source(src, prefix) for prefix, src in placed]
+    if not sources and not uploads:
+        raise click.UsageError("give at least one SOURCE or --upload PATH")
+    opts = SourceOptions(in_place=in_place, allow_links=allow_links, strict=strict, exclude=excludes,
+                         default_excludes=not no_default_excludes, hash=hash_)
+    check_flags(opts)
     art = Artifact(name, type=type_, metadata=_parse_meta(meta), strict=strict,
                    max_objects=max_objects, artifacts_uri=artifacts_uri)
-    for uri in uris:
-        art.add_remote(uri, hash=hash_)
-    for path in uploads:
-        art.add(path)
-    v = _catalog(ctx).log(art, aliases=aliases, tags=tags)
+    cat = _catalog(ctx)
+    with shown_progress.display(shown_progress.wanted(progress)) as cb:
+        tracked = add_sources(art, sources, opts, cb)
+        add_sources(art, [Source(p) for p in uploads], attrs.evolve(opts, in_place=False), cb)
+        v = cat.log(art, aliases=aliases, tags=tags, progress=cb)
+    for path in tracked:
+        click.echo(f"tether: note: {in_place_note(path)}", err=True)
     if as_json:
-        _emit_json(_version_json(v, with_assets=False))
+        _emit_json({**_version_json(v, with_assets=False), "new": v.is_new})
     else:
-        click.echo(f"{v.ref}: {len(v.assets)} asset(s), {v.total_size} bytes"
-                   + (f", aliases {', '.join(v.aliases)}" if v.aliases else ""))
+        click.echo(log_line(v, cat, aliases, tags))
 
 
 @cli.command()
-@click.argument("ref", metavar="NAME[:VERSION|@ALIAS]")
+@click.argument("ref", metavar="NAME[:VERSION|@ALIAS]", shell_complete=complete_ref)
 @click.argument("dest", type=click.Path(file_okay=False))
 @click.option("--overwrite", type=click.Choice(["fail", "preserve", "overwrite"]), default="fail",
               show_default=True, help="What to do with differing files already in DEST.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel transfers.")
 @click.option("--strict", is_flag=True, help="Fail if the version has link-only assets.")
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@_json_option("every file's outcome")
+@shown_progress.progress_option
 @click.option("--require-verified", is_flag=True,
               help="Refuse a version with assets only checkable by size (no checksum recorded).")
 @click.pass_context
@@ -151,24 +202,27 @@ def download(ctx: click.Context, ref: str, dest: str, overwrite: str, workers: i
     with _progress(v.total_size, show) as cb:
         result = v.download(dest, overwrite=overwrite, workers=workers, progress=cb,  # type: ignore[arg-type]
                             strict=strict, raise_on_error=False, require_verified=require_verified)
+    problem = download_problem(result, v.ref)
     if as_json:
         _emit_json({"ref": v.ref, "dest": str(result.dest), "ok": result.ok, "counts": result.counts(),
                     "outcomes": [{"logical_path": o.logical_path, "status": o.status, "path": o.path,
-                                  "error": o.error} for o in result.outcomes]})
+                                  "error": o.error} for o in result.outcomes],
+                    **({"error": {"type": "DownloadError", "message": problem}} if problem else {})})
     else:
-        counts = ", ".join(f"{n} {s}" for s, n in sorted(result.counts().items()))
-        click.echo(f"{v.ref} -> {result.dest}: {counts}")
+        click.echo(f"{v.ref} -> {result.dest}: {count_text(result.counts())}")
         for o in result.with_status("skipped"):
-            click.echo(f"  skipped {o.logical_path}: {o.error}")
+            click.echo(f"  link-only {o.logical_path}: {(o.error or '').removeprefix('link-only: ')}")
         for o in result.with_status("failed"):
-            click.echo(f"  failed {o.logical_path}: {o.error}", err=True)
-    if not result.ok:
+            click.echo(f"  failed {o.logical_path}: {cli_message(o.error or '')}", err=True)
+        if problem:
+            click.echo(f"tether: error: {problem}", err=True)
+    if problem:
         ctx.exit(EXIT_ERROR)
 
 
 @cli.command()
-@click.argument("ref", metavar="NAME[:VERSION|@ALIAS]")
-@click.option("--json", "as_json", is_flag=True)
+@click.argument("ref", metavar="NAME[:VERSION|@ALIAS]", shell_complete=complete_ref)
+@_json_option("the version and its assets (sizes in bytes)")
 @click.pass_context
 def show(ctx: click.Context, ref: str, as_json: bool) -> None:
     """Show one version and its assets."""
@@ -178,7 +232,7 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
         return
     click.echo(f"{v.ref}  type={v.type}  created={v.created_at}"
                + (f"  by run {v.created_by_run}" if v.created_by_run else ""))
-    click.echo(f"  {len(v.assets)} asset(s), {v.total_size} bytes, digest {v.digest}")
+    click.echo(f"  {len(v.assets)} asset(s), {human_size(v.total_size)} ({v.total_size:,} bytes), digest {v.digest}")
     if v.aliases:
         click.echo(f"  aliases: {', '.join(v.aliases)}")
     if v.tags:
@@ -188,87 +242,97 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
     for a in v.assets:
         if a.synced:
             ver = f" @{a.version_id}" if a.version_id else ""
-            click.echo(f"  {a.logical_path}  {a.size}  {a.verification}  {a.uri}{ver}")
+            click.echo(f"  {a.logical_path}  {human_size(a.size)}  {a.verification}  {a.uri}{ver}")
         else:
             click.echo(f"  {a.logical_path}  (link only) {a.link}")
 
 
 @cli.command(name="list")
-@click.argument("name", required=False)
-@click.option("--json", "as_json", is_flag=True)
+@click.argument("name", required=False, shell_complete=complete_name)
+@_json_option("the list (sizes in bytes, times in ISO 8601)")
 @click.pass_context
 def list_(ctx: click.Context, name: str | None, as_json: bool) -> None:
-    """List artifacts, or the versions of NAME."""
+    """List artifacts (latest version, size, aliases, when logged), or the versions of NAME."""
     cat = _catalog(ctx)
     if name is None:
-        names = cat.artifacts()
+        rows = artifact_rows(cat)
         if as_json:
-            _emit_json(names)
-        else:
-            for n in names:
-                click.echo(n)
+            _emit_json(rows)
+            return
+        if not rows:
+            click.echo(f"no artifacts in {redact(cat.root)}", err=True)
+        for line in artifact_table(rows):
+            click.echo(line)
         return
-    versions = cat.versions(name)
-    aliases = cat.aliases(name)
-    by_version: dict[int, list[str]] = {}
-    for a, n in aliases.items():
-        by_version.setdefault(n, []).append(a)
+    rows = version_rows(cat, name)
     if as_json:
-        _emit_json([{"version": v.version, "created_at": v.created_at, "asset_count": v.asset_count,
-                     "total_size": v.total_size, "digest": v.digest,
-                     "aliases": sorted(by_version.get(v.version, []))} for v in versions])
+        _emit_json(rows)
         return
-    for v in versions:
-        al = by_version.get(v.version)
-        click.echo(f"v{v.version}  {v.created_at}  {v.asset_count} asset(s)  {v.total_size} bytes"
-                   + (f"  [{', '.join(sorted(al))}]" if al else ""))
+    for line in version_lines(rows):
+        click.echo(line)
 
 
 @cli.command()
-@click.argument("ref", metavar="NAME[:VERSION|@ALIAS]")
+@click.argument("ref", metavar="NAME[:VERSION|@ALIAS]", shell_complete=complete_ref)
 @click.argument("dest", type=click.Path(file_okay=False, exists=True))
-@click.option("--json", "as_json", is_flag=True)
+@_json_option("every file's outcome")
+@shown_progress.progress_option
 @click.pass_context
-def verify(ctx: click.Context, ref: str, dest: str, as_json: bool) -> None:
+def verify(ctx: click.Context, ref: str, dest: str, as_json: bool, progress: bool | None) -> None:
     """Check a local copy in DEST against the version's sizes and checksums."""
     v = _catalog(ctx).get(ref)
-    result = v.verify(dest)
+    with shown_progress.display(shown_progress.wanted(progress)) as cb:
+        result = v.verify(dest, progress=cb)
+    checked, nothing = verify_summary(result)
+    ok = result.ok and nothing is None
     if as_json:
-        _emit_json({"ref": v.ref, "ok": result.ok, "outcomes": [
-            {"logical_path": o.logical_path, "status": o.status, "detail": o.detail} for o in result.outcomes]})
+        _emit_json({"ref": v.ref, "ok": ok, "outcomes": [
+            {"logical_path": o.logical_path, "status": o.status, "detail": o.detail} for o in result.outcomes],
+            **({"error": {"type": "NothingVerified", "message": nothing}} if nothing else {})})
     else:
         bad = [o for o in result.outcomes if o.status not in ("ok", "skipped")]
         for o in bad:
             click.echo(f"  {o.status} {o.logical_path}" + (f": {o.detail}" if o.detail else ""))
-        click.echo(f"{v.ref} in {dest}: " + ("verified" if result.ok else f"{len(bad)} problem(s)"))
-    if not result.ok:
+        verdict = "nothing verified" if nothing else "verified" if result.ok else f"{len(bad)} problem(s)"
+        click.echo(f"{v.ref} in {dest}: {checked}: {verdict}")
+        if nothing:
+            click.echo(f"tether: error: {nothing}", err=True)
+    if not ok:
         ctx.exit(EXIT_ERROR)
 
 
 @cli.command()
-@click.argument("ref", metavar="NAME[:VERSION|@ALIAS]")
-@click.option("--json", "as_json", is_flag=True)
+@click.argument("ref", metavar="NAME[:VERSION|@ALIAS]", shell_complete=complete_ref)
+@_json_option("every asset's status")
+@shown_progress.progress_option
 @click.pass_context
-def status(ctx: click.Context, ref: str, as_json: bool) -> None:
-    """Compare a version with the store now: unchanged / modified / deleted / new."""
+def status(ctx: click.Context, ref: str, as_json: bool, progress: bool | None) -> None:
+    """Compare a version with the store now: unchanged / modified / deleted / new.
+
+    Exits 1 when anything drifted (modified, deleted or new), like verify on
+    problems, so a script can test it; 0 when everything is unchanged."""
     v = _catalog(ctx).get(ref)
-    result = v.status()
+    with shown_progress.display(shown_progress.wanted(progress)) as cb:
+        result = v.status(progress=cb)
     if as_json:
         _emit_json({"ref": v.ref, "drifted": result.drifted, "outcomes": [
             {"logical_path": o.logical_path, "status": o.status, "uri": o.uri, "detail": o.detail}
             for o in result.outcomes]})
-        return
-    for o in result.outcomes:
-        if o.status != "unchanged":
-            click.echo(f"  {o.status:9} {o.logical_path or o.uri}" + (f"  ({o.detail})" if o.detail else ""))
-    counts: dict[str, int] = {}
-    for o in result.outcomes:
-        counts[o.status] = counts.get(o.status, 0) + 1
-    click.echo(f"{v.ref}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    else:
+        for o in result.outcomes:
+            if o.status != "unchanged":
+                click.echo(f"  {LABELS.get(o.status, o.status):9} {o.logical_path or o.uri}"
+                           + (f"  ({o.detail})" if o.detail else ""))
+        counts: dict[str, int] = {}
+        for o in result.outcomes:
+            counts[o.status] = counts.get(o.status, 0) + 1
+        click.echo(f"{v.ref}: {count_text(counts)}" + ("  (drifted)" if result.drifted else ""))
+    if result.drifted:
+        ctx.exit(EXIT_ERROR)
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True)
+@_json_option("the plugins and conflicts")
 def plugins(as_json: bool) -> None:
     """List discovered driver plugins: package, version, schemes, load errors."""
     from ..plugins import get_registry
@@ -294,59 +358,74 @@ def plugins(as_json: bool) -> None:
 
 @cli.group()
 def alias() -> None:
-    """Move or remove aliases."""
+    """List, move or remove aliases (names like prod that point at one version)."""
+
+
+def _say(as_json: bool, doc: dict[str, Any], text: str) -> None:
+    if as_json:
+        _emit_json(doc)
+    else:
+        click.echo(text)
 
 
 @alias.command(name="set")
-@click.argument("name")
-@click.argument("alias_name", metavar="ALIAS")
-@click.argument("version")
+@click.argument("name", shell_complete=complete_name)
+@click.argument("alias_name", metavar="ALIAS", shell_complete=complete_alias)
+@click.argument("version", shell_complete=complete_version)
 @click.option("--force", is_flag=True, help="Move a protected alias.")
+@_json_option("the alias set")
 @click.pass_context
-def alias_set(ctx: click.Context, name: str, alias_name: str, version: str, force: bool) -> None:
+def alias_set(ctx: click.Context, name: str, alias_name: str, version: str, force: bool, as_json: bool) -> None:
     """Point ALIAS of NAME at VERSION."""
     _catalog(ctx).set_alias(name, alias_name, version, force=force)
-    click.echo(f"{name}@{alias_name} -> v{version.lstrip('v')}")
+    number = int(version.lstrip("v"))
+    _say(as_json, {"name": name, "alias": alias_name, "version": number}, f"{name}@{alias_name} -> v{number}")
 
 
 @alias.command(name="rm")
-@click.argument("name")
-@click.argument("alias_name", metavar="ALIAS")
+@click.argument("name", shell_complete=complete_name)
+@click.argument("alias_name", metavar="ALIAS", shell_complete=complete_alias)
 @click.option("--force", is_flag=True, help="Remove a protected alias (and its protection).")
+@_json_option("the alias removed")
 @click.pass_context
-def alias_rm(ctx: click.Context, name: str, alias_name: str, force: bool) -> None:
+def alias_rm(ctx: click.Context, name: str, alias_name: str, force: bool, as_json: bool) -> None:
     """Remove ALIAS from NAME."""
     _catalog(ctx).remove_alias(name, alias_name, force=force)
-    click.echo(f"removed {name}@{alias_name}")
+    _say(as_json, {"name": name, "removed": alias_name}, f"removed {name}@{alias_name}")
 
 
 @cli.group()
 def tag() -> None:
-    """Add or remove tags of a version."""
+    """List, add or remove the tags of a version."""
 
 
 @tag.command(name="add")
-@click.argument("ref", metavar="NAME[:VERSION|@ALIAS]")
-@click.argument("tags", nargs=-1, required=True)
+@click.argument("ref", metavar="NAME[:VERSION|@ALIAS]", shell_complete=complete_ref)
+@click.argument("tags", nargs=-1, required=True, metavar="TAG...")
 @click.option("--force", is_flag=True, help="Move or reuse an immutable tag.")
+@_json_option("the tags added")
 @click.pass_context
-def tag_add(ctx: click.Context, ref: str, tags: tuple[str, ...], force: bool) -> None:
+def tag_add(ctx: click.Context, ref: str, tags: tuple[str, ...], force: bool, as_json: bool) -> None:
+    """Add TAGs to a version (the latest when no version is given)."""
     cat = _catalog(ctx)
     v = cat.get(ref)
     cat.add_tags(v.name, v.version, *tags, force=force)
-    click.echo(f"{v.ref}: tagged {', '.join(tags)}")
+    _say(as_json, {"name": v.name, "version": v.version, "added": list(tags)}, f"{v.ref}: tagged {', '.join(tags)}")
 
 
 @tag.command(name="rm")
-@click.argument("ref", metavar="NAME[:VERSION|@ALIAS]")
-@click.argument("tags", nargs=-1, required=True)
+@click.argument("ref", metavar="NAME[:VERSION|@ALIAS]", shell_complete=complete_ref)
+@click.argument("tags", nargs=-1, required=True, metavar="TAG...")
 @click.option("--force", is_flag=True, help="Remove an immutable tag (its name stays reserved).")
+@_json_option("the tags removed")
 @click.pass_context
-def tag_rm(ctx: click.Context, ref: str, tags: tuple[str, ...], force: bool) -> None:
+def tag_rm(ctx: click.Context, ref: str, tags: tuple[str, ...], force: bool, as_json: bool) -> None:
+    """Remove TAGs from a version; a tag it does not have is an error."""
     cat = _catalog(ctx)
     v = cat.get(ref)
     cat.remove_tags(v.name, v.version, *tags, force=force)
-    click.echo(f"{v.ref}: untagged {', '.join(tags)}")
+    _say(as_json, {"name": v.name, "version": v.version, "removed": list(tags)},
+         f"{v.ref}: untagged {', '.join(tags)}")
 
 
 def _one_line(exc: click.ClickException) -> str:
@@ -361,9 +440,10 @@ def _one_line(exc: click.ClickException) -> str:
 def main(argv: list[str] | None = None) -> None:
     warnings.showwarning = _show_warning  # one line per warning, no source dump
     args = sys.argv[1:] if argv is None else argv
+    as_json = wants_json(args)
     if any("\x00" in a for a in args):  # no path or URI can hold one; click would trip over it
-        click.echo("tether: error: arguments cannot contain NUL bytes", err=True)
-        sys.exit(2)
+        report("UsageError", "arguments cannot contain NUL bytes", as_json)
+        sys.exit(EXIT_USAGE)
     try:
         rc = cli.main(args=argv, prog_name="tether", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -372,16 +452,15 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        click.echo(f"tether: error: {_one_line(exc)}", err=True)
+        report("UsageError" if isinstance(exc, click.UsageError) else type(exc).__name__, _one_line(exc), as_json)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("tether: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        if as_json:
+            click.echo(json.dumps({"error": {"type": "Interrupted", "message": "interrupted"}}))
         click.echo("tether: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except (TetherError, OSError) as exc:  # OSError: disk full, permission denied on DEST ...
-        click.echo(f"tether: error: {shown_name(str(exc))}", err=True)
+        report(type(exc).__name__, cli_message(str(exc)), as_json)
         sys.exit(EXIT_ERROR)
     sys.exit(rc if isinstance(rc, int) else 0)
 

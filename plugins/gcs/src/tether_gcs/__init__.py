@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
-from tether import hookimpl
+from tether import hookimpl, progress
 from tether.checksums import b64_to_hex
 from tether.driver import Driver, RiskReport, StoredObject, check_cap, folder_prefix, iso_time
 from tether.errors import (
@@ -222,6 +222,7 @@ class GCSDriver(Driver):
                 for page in self._pages(bucket, prefix=prefix):
                     out.extend(self._object(bucket, item) for item in page.get("items", [])
                                if not item["name"].endswith("/"))
+                    progress.advance("listing", len(page.get("items", [])), "objects")
         except ObjectNotFoundError:
             raise ObjectNotFoundError(f"{redact(uri)}: no such bucket") from None
         check_cap(len(out), max_objects, uri)

@@ -21,7 +21,7 @@ try:
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
-from tether import hookimpl
+from tether import hookimpl, progress
 from tether.atomic import TMP_MARK, fsync_dir, temp_name, write_atomic
 from tether.checksums import CHUNK, hash_file
 from tether.driver import Driver, check_cap, content_token, iso_time, iso_time_ns
@@ -33,6 +33,7 @@ from tether.errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
 )
+from tether.localtree import Excludes, scan
 from tether.models import Asset, FrozenMap, RemoteObject
 from tether.nogc import gc_paused
 from tether.parallel import parallel_map
@@ -49,6 +50,7 @@ _SURROGATE_RE = re.compile("[\ud800-\udfff]")  # what a name that is not valid U
 class LocalDriver(Driver):
     schemes = ("file",)
     description = "local and mounted filesystems (file:// and plain paths)"
+    lists_with_exclude = True
     # Hashing is CPU bound in C (hashlib drops the GIL): one thread per core,
     # plus a little slack for disk waits.
     default_workers = max(2, min(16, (os.cpu_count() or 2) + 2))
@@ -95,6 +97,9 @@ class LocalDriver(Driver):
             known, current = cache.lookup_folder(root, stats)
         todo = [p for p in stats if p not in known] if len(known) < len(stats) else []
         if todo:
+            if progress.active():
+                progress.expect("hashing", sum(stats[p].st_size for p in todo))
+
             def one(p: str) -> tuple[str, str]:
                 return p, hash_file(p)["sha256"]
 
@@ -122,8 +127,10 @@ class LocalDriver(Driver):
         by_path = {obj.path: obj for obj in self._with_checksums(stats)}
         return [by_path[o.path] for o in objects]  # one per input, in its order (the contract)
 
-    def list(self, uri: str, *, max_objects: int = 10_000) -> list[RemoteObject]:
-        """Every file under the folder, with its sha256: one walk, one stat per file."""
+    def list(self, uri: str, *, max_objects: int = 10_000, exclude: Excludes | None = None) -> list[RemoteObject]:
+        """Every file under the folder, with its sha256: one walk, one stat per
+        file. Symlinks to files and folders are followed, ``exclude`` is left
+        out while walking (see :mod:`tether.localtree`, shared with uploads)."""
         prefix = self.path_of(uri)
         root = prefix.rstrip("/") or "/"
         if not os.path.isdir(root):
@@ -131,15 +138,8 @@ class LocalDriver(Driver):
         if not root.isascii() and _SURROGATE_RE.search(root):  # before hashing what cannot be recorded
             raise InvalidArtifactError(f"folder '{shown_name(root)}' has a name that is not valid UTF-8; "
                                        "manifests are UTF-8: rename it, e.g. with convmv")
-        stats: dict[str, os.stat_result] = {}
-        folders = [root]
         with gc_paused():  # a stat result per file, none cyclic
-            while folders:
-                folder = folders.pop()
-                try:
-                    _scan(folder, stats, folders)
-                except (FileNotFoundError, NotADirectoryError, PermissionError):
-                    continue
+            stats = scan(root, exclude)
         check_cap(len(stats), max_objects, uri)  # before hashing anything
         return self._with_checksums(stats, root)
 
@@ -294,32 +294,6 @@ def _locked(final: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock
-
-
-def _scan(folder: str, files: dict[str, os.stat_result], folders: list[str]) -> None:
-    """Add ``folder``'s files (with their stat) to ``files`` and its sub-folders
-    to ``folders``: one scandir for the names, one stat a file.
-
-    Symlinks to files count as files; symlinks to folders are not followed.
-    Where the OS allows, the stats are made relative to an open descriptor of
-    the folder (``fstatat``), sparing the kernel a walk of the full path for
-    every file: a tenth of an unchanged re-log."""
-    base = folder if folder.endswith("/") else folder + "/"
-    by_fd = os.scandir in os.supports_fd
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if by_fd else None
-    try:
-        with os.scandir(fd if by_fd else folder) as it:  # type: ignore[arg-type]
-            for entry in it:
-                try:
-                    if entry.is_file():  # the common case first
-                        files[base + entry.name] = entry.stat()
-                    elif entry.is_dir(follow_symlinks=False):
-                        folders.append(base + entry.name)
-                except FileNotFoundError:
-                    continue  # removed while we looked
-    finally:
-        if fd is not None:
-            os.close(fd)
 
 
 @hookimpl

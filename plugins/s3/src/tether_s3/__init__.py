@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import attrs
-from tether import hookimpl
+from tether import hookimpl, progress
 from tether.checksums import b64_to_hex, multipart_parts, uniform_part_size
 from tether.driver import Driver, Resolution, RiskReport, StoredObject, check_cap, folder_prefix, iso_time
 from tether.errors import (
@@ -383,6 +383,7 @@ class S3Driver(Driver):
                         out.append(self._object(bucket, row["Key"], size=row.get("Size", 0),
                                                 etag=_etag(row.get("ETag")), version_id=row.get("VersionId"),
                                                 modified=row.get("LastModified")))
+                progress.advance("listing", len(page.get(rows, [])), "objects")
         check_cap(len(out), max_objects, uri)
         out.sort(key=lambda o: o.path)
         return out

@@ -1,0 +1,87 @@
+"""``tether info``: which catalog, config file and drivers this command line uses, and why."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from .. import __version__, config
+from ..errors import TetherError
+from ..plugins import INSTALL_HINTS, get_registry, install_hint
+from ..uris import redact
+from .errors import cli_message
+from .main import _catalog, _emit_json, cli
+
+
+def _catalog_source(ctx: click.Context) -> str:
+    source = ctx.find_root().get_parameter_source("catalog")
+    if source is ParameterSource.COMMANDLINE:
+        return "--catalog"
+    if source is ParameterSource.ENVIRONMENT:
+        return "TETHER_CATALOG"
+    if os.environ.get("TETHER_HOME"):
+        return "default: TETHER_HOME"
+    return "default: the per-user data folder"
+
+
+def _drivers() -> list[dict[str, Any]]:
+    reg = get_registry()
+    rows: list[dict[str, Any]] = []
+    installed: set[str] = set()
+    for p in reg.plugins:
+        if p.distribution:
+            installed.add(p.distribution)
+        rows.append({"plugin": p.name, "distribution": p.distribution, "version": p.version,
+                     "schemes": list(p.schemes), "installed": p.error is None, "error": p.error, "hint": None})
+    missing: dict[str, list[str]] = {}
+    for scheme, dist in INSTALL_HINTS.items():
+        if dist not in installed:
+            missing.setdefault(dist, []).append(scheme)
+    for dist, schemes in sorted(missing.items()):
+        rows.append({"plugin": None, "distribution": dist, "version": None, "schemes": schemes,
+                     "installed": False, "error": None, "hint": install_hint(schemes[0])})
+    return rows
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the same facts as JSON.")
+@click.pass_context
+def info(ctx: click.Context, as_json: bool) -> None:
+    """Show the catalog in use and where that choice came from, the config file and the drivers."""
+    cat = _catalog(ctx)
+    try:
+        exists: bool | None = cat.exists()
+        problem = None
+    except (TetherError, OSError) as exc:  # a store that cannot be asked: say why, still show the rest
+        exists, problem = None, cli_message(str(exc))
+    cfg = config.config_file()
+    doc: dict[str, Any] = {
+        "tether": __version__, "python": sys.version.split()[0],
+        "catalog": {"root": redact(cat.root), "source": _catalog_source(ctx), "exists": exists, "error": problem},
+        "config_file": {"path": str(cfg), "exists": cfg.is_file(),
+                        "source": "TETHER_CONFIG" if os.environ.get("TETHER_CONFIG") else "default"},
+        "drivers": _drivers(),
+    }
+    if as_json:
+        _emit_json(doc)
+        return
+    c = doc["catalog"]
+    state = ("exists" if exists else "does not exist yet (log creates it)" if cat.is_default
+             else "DOES NOT EXIST") if problem is None else f"cannot tell: {problem}"
+    click.echo(f"tether {__version__} (Python {doc['python']})")
+    click.echo(f"catalog:  {c['root']}  [{c['source']}]  {state}")
+    f = doc["config_file"]
+    click.echo(f"config:   {f['path']}  [{f['source']}]  {'exists' if f['exists'] else 'not found (optional)'}")
+    click.echo("drivers:")
+    for d in doc["drivers"]:
+        schemes = ", ".join(s + "://" for s in d["schemes"])
+        if d["installed"]:
+            click.echo(f"  {d['distribution'] or d['plugin']:14} {d['version'] or '':10} {schemes}")
+        elif d["error"]:
+            click.echo(f"  {d['distribution'] or d['plugin']:14} {d['version'] or '':10} FAILED: {d['error']}")
+        else:
+            click.echo(f"  {d['distribution']:14} {'-':10} not installed ({d['hint']})")
