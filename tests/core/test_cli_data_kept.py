@@ -93,20 +93,20 @@ def test_a_download_of_a_changed_in_place_file_explains_in_python_too(ds: Path, 
 
 # ------------------------------------------------------------------ link-only
 def test_a_source_tether_cannot_fetch_is_refused_unless_allow_links(tmp_path: Path) -> None:
-    r = tether_cli("log", "web", "https://example.com/data.csv")
+    r = tether_cli("log", "web", "ftp://example.com/data.csv")
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
-    assert r.stderr.startswith("tether: error: no installed tether driver serves https://example.com/data.csv")
+    assert r.stderr.startswith("tether: error: no installed tether driver serves ftp://example.com/data.csv")
     assert "--allow-links" in r.stderr and "strict" not in r.stderr
     assert tether_cli("list").stdout == ""  # nothing logged
-    r = tether_cli("log", "web", "https://example.com/data.csv", "--allow-links")
+    r = tether_cli("log", "web", "ftp://example.com/data.csv", "--allow-links")
     assert r.returncode == 0, r.stderr
-    assert r.stderr.count("https://example.com/data.csv") == 1  # the warning names it once
-    r = tether_cli("log", "web2", "https://example.com/data.csv", "--allow-links", "--strict")
+    assert r.stderr.count("ftp://example.com/data.csv") == 1  # the warning names it once
+    r = tether_cli("log", "web2", "ftp://example.com/data.csv", "--allow-links", "--strict")
     assert r.returncode == 2 and "contradict" in r.stderr
 
 
 def test_download_and_verify_of_only_link_only_assets_fail_saying_so(tmp_path: Path) -> None:
-    assert tether_cli("log", "web", "https://example.com/data.csv", "--allow-links").returncode == 0
+    assert tether_cli("log", "web", "ftp://example.com/data.csv", "--allow-links").returncode == 0
     out = tmp_path / "out"
     r = tether_cli("download", "web", str(out))
     assert r.returncode == 1
@@ -121,7 +121,7 @@ def test_download_and_verify_of_only_link_only_assets_fail_saying_so(tmp_path: P
 
 
 def test_link_only_assets_beside_real_files_are_counted_not_fatal(ds: Path, tmp_path: Path) -> None:
-    r = tether_cli("log", "mixed", str(ds), "https://example.com/x.csv", "--allow-links")
+    r = tether_cli("log", "mixed", str(ds), "ftp://example.com/x.csv", "--allow-links")
     assert r.returncode == 0, r.stderr
     out = tmp_path / "out"
     r = tether_cli("download", "mixed", str(out))

@@ -57,7 +57,7 @@ def test_list_reads_no_manifest(logged: Path) -> None:
 def test_show_gives_sizes_in_human_units(logged: Path) -> None:
     out = run("show", "mydata")
     assert "2 asset(s), 3.0 MiB (3,147,264 bytes)" in out
-    assert "  big.bin  1.5 KiB  file://" in out
+    assert "  big.bin  1.5 KiB  sha256  file://" in out
     assert json.loads(run("show", "mydata", "--json"))["assets"][0]["size"] == 1536
 
 

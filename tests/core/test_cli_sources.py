@@ -56,10 +56,10 @@ def test_a_token_is_split_at_its_first_equals_only_by_the_documented_rule(
         tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tree)
     # A URI holding '=' is one source, never a prefix.
-    r = tether_cli("log", "web", "https://example.com/get?id=7&x=y", "--allow-links")
+    r = tether_cli("log", "web", "ftp://example.com/get?id=7&x=y", "--allow-links")
     assert r.returncode == 0, r.stderr
     (link,) = json.loads(tether_cli("show", "web", "--json").stdout)["assets"]
-    assert link["link"] == "https://example.com/get?id=7&x=y"
+    assert link["link"] == "ftp://example.com/get?id=7&x=y"
     # The part after '=' is no path or URI: the token is one (missing) local path, named whole.
     r = tether_cli("log", "x", "name=nothing-here")
     assert r.returncode == 1 and "'name=nothing-here'" in r.stderr

@@ -140,7 +140,7 @@ def test_cli_diff_summary_first_then_lists_and_exit_codes(two_versions: tether.C
     assert same.returncode == 0 and "0 added, 0 removed, 0 modified, 0 renamed, 5 unchanged" in same.stdout
     trouble = run("diff", "ds:1", "ds:9")
     assert trouble.returncode == 2
-    assert trouble.stderr.strip() == "tether: error: artifact 'ds' has no version 9"
+    assert trouble.stderr.strip() == "tether: error: artifact 'ds' has no version 9 (it has versions 1-2)"
 
 
 def test_cli_diff_stat_name_only_prefix_and_json(two_versions: tether.Catalog) -> None:

@@ -155,7 +155,7 @@ class Catalog(LifecycleMixin):
     def _unknown_version(self, name: str, number: int) -> TetherError:
         """The error for a version that is not there, listing those that are."""
         numbers = self._version_numbers(name)
-        if not numbers:
+        if not numbers and not self._claimed_numbers(name):  # all deleted: the artifact is known
             return self._unknown_artifact(name)
         return self._no_version(name, number, numbers)
 

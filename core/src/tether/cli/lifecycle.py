@@ -43,7 +43,7 @@ DURATION = _Duration()
 @click.argument("refs", nargs=-1, required=True, metavar="NAME:VERSION...")
 @click.option("--all", "all_", is_flag=True, help="Delete every version of each NAME given.")
 @click.option("--reason", default=None, help="Why, recorded in the tombstone.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (errors too).")
 @click.pass_context
 def rm(ctx: click.Context, refs: tuple[str, ...], all_: bool, reason: str | None, as_json: bool) -> None:
     """Delete versions: gone from list/get/latest, numbers never reused, bytes left for `tether gc`."""
@@ -112,7 +112,7 @@ def _show_retention(r: RetentionResult) -> None:
 @click.option("--all", "all_", is_flag=True, help="Apply the stored policies to every artifact.")
 @_rules
 @click.option("--dry-run", is_flag=True, help="Show what would be deleted; delete nothing.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (errors too).")
 @click.pass_context
 def retain(ctx: click.Context, name: str | None, all_: bool, dry_run: bool, as_json: bool, **rules: Any) -> None:
     """Delete the versions of NAME no keep rule keeps (the stored policy if no rule is given)."""
@@ -148,7 +148,7 @@ def _policy_json(name: str | None, p: RetentionPolicy | None) -> dict[str, Any]:
 @click.argument("name", required=False)
 @click.option("--default", "default", is_flag=True, help="The catalog's default, for artifacts without one.")
 @_rules
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (errors too).")
 @click.pass_context
 def policy_set(ctx: click.Context, name: str | None, default: bool, as_json: bool, **rules: Any) -> None:
     """Store a retention policy for NAME (or --default)."""
@@ -166,7 +166,7 @@ def policy_set(ctx: click.Context, name: str | None, default: bool, as_json: boo
 
 @policy.command(name="show")
 @click.argument("name", required=False)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (errors too).")
 @click.pass_context
 def policy_show(ctx: click.Context, name: str | None, as_json: bool) -> None:
     """Show NAME's stored policy (or the catalog default)."""
@@ -179,8 +179,8 @@ def policy_show(ctx: click.Context, name: str | None, as_json: bool) -> None:
 
 @policy.command(name="rm")
 @click.argument("name", required=False)
-@click.option("--default", "default", is_flag=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--default", "default", is_flag=True, help="The catalog's default policy, not one artifact's.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (errors too).")
 @click.pass_context
 def policy_rm(ctx: click.Context, name: str | None, default: bool, as_json: bool) -> None:
     """Remove NAME's stored policy (or the catalog default)."""
@@ -200,7 +200,7 @@ def policy_rm(ctx: click.Context, name: str | None, default: bool, as_json: bool
 @click.option("--dry-run", is_flag=True, help="Show what would be removed; remove nothing.")
 @click.option("--grace", type=DURATION, default="24h", show_default=True, metavar="DURATION",
               help="Keep anything younger than this (and versions deleted less than this ago).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (errors too).")
 @click.pass_context
 def gc(ctx: click.Context, dry_run: bool, grace: float, as_json: bool) -> None:
     """Remove uploads, staged copies and manifests no version needs; report bytes reclaimed."""
@@ -230,7 +230,7 @@ def gc(ctx: click.Context, dry_run: bool, grace: float, as_json: bool) -> None:
 @click.argument("ref", metavar="NAME[:VERSION|@ALIAS]")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel metadata requests.")
 @click.option("--strict", is_flag=True, help="Also fail when a bucket's settings put the version at risk.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (errors too).")
 @click.pass_context
 def check(ctx: click.Context, ref: str, workers: int | None, strict: bool, as_json: bool) -> None:
     """Check that every pinned object version still exists, unchanged (metadata only, no download)."""
@@ -256,7 +256,7 @@ def check(ctx: click.Context, ref: str, workers: int | None, strict: bool, as_js
 @click.argument("name")
 @click.argument("alias_name", metavar="ALIAS")
 @click.option("--hold", is_flag=True, help="Also hold the pinned object versions in the store (S3 Object Lock, GCS).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (errors too).")
 @click.pass_context
 def alias_protect(ctx: click.Context, name: str, alias_name: str, hold: bool, as_json: bool) -> None:
     """Protect ALIAS of NAME: moving or removing it then needs --force."""
@@ -271,7 +271,7 @@ def alias_protect(ctx: click.Context, name: str, alias_name: str, hold: bool, as
 @alias.command(name="unprotect")
 @click.argument("name")
 @click.argument("alias_name", metavar="ALIAS")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (errors too).")
 @click.pass_context
 def alias_unprotect(ctx: click.Context, name: str, alias_name: str, as_json: bool) -> None:
     """Remove the protection of ALIAS (releasing its holds)."""
@@ -284,7 +284,7 @@ def alias_unprotect(ctx: click.Context, name: str, alias_name: str, as_json: boo
 
 @alias.command(name="protected")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (errors too).")
 @click.pass_context
 def alias_protected(ctx: click.Context, name: str, as_json: bool) -> None:
     """List the protected aliases of NAME."""
@@ -300,7 +300,7 @@ def alias_protected(ctx: click.Context, name: str, as_json: bool) -> None:
 @tag.command(name="protect")
 @click.argument("name")
 @click.argument("pattern")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (errors too).")
 @click.pass_context
 def tag_protect(ctx: click.Context, name: str, pattern: str, as_json: bool) -> None:
     """Make tags of NAME matching PATTERN (v*, release-1.0) immutable."""
@@ -314,7 +314,7 @@ def tag_protect(ctx: click.Context, name: str, pattern: str, as_json: bool) -> N
 @tag.command(name="unprotect")
 @click.argument("name")
 @click.argument("pattern")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (errors too).")
 @click.pass_context
 def tag_unprotect(ctx: click.Context, name: str, pattern: str, as_json: bool) -> None:
     """Make tags of NAME matching PATTERN mutable again."""

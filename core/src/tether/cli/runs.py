@@ -123,9 +123,9 @@ def run_command(ctx: click.Context, name: str | None, params: tuple[str, ...], e
 
 @click.group(name="runs", invoke_without_command=True)
 @click.option("--name", default=None, help="Only runs of this name.")
-@click.option("--status", type=click.Choice(STATUSES), default=None)
+@click.option("--status", type=click.Choice(STATUSES), default=None, help="Only runs with this status.")
 @click.option("--limit", type=int, default=50, show_default=True, help="How many (newest first).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (errors too).")
 @click.pass_context
 def runs_group(ctx: click.Context, name: str | None, status: str | None, limit: int, as_json: bool) -> None:
     """List runs, newest first (`tether runs show RUN_ID` for one)."""
@@ -148,7 +148,7 @@ def _state(r: RunInfo) -> str:
 
 @runs_group.command(name="show")
 @click.argument("run_id")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (errors too).")
 @click.pass_context
 def runs_show(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """One run: its record, inputs and outputs."""
@@ -193,7 +193,8 @@ def _json(v: Any) -> str:
 @click.option("--downstream", type=click.IntRange(0), default=1, show_default=True,
               help="Levels of consumers of outputs to follow on.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "mermaid", "dot", "openlineage"]),
-              default="text", show_default=True)
+              default="text", show_default=True, help="text: a tree; json; mermaid and dot: a graph; "
+              "openlineage: RunEvents, one JSON a line.")
 @click.pass_context
 def lineage_command(ctx: click.Context, ref: str, upstream: int, downstream: int, fmt: str) -> None:
     """The runs that produced a version (and their inputs) and the runs that used it."""
@@ -215,5 +216,8 @@ def lineage_command(ctx: click.Context, ref: str, upstream: int, downstream: int
 
 def register(group: click.Group) -> None:
     """Add ``run``, ``runs`` and ``lineage`` to the ``tether`` group."""
+    from .style import first_sentence
+
     for command in (run_command, runs_group, lineage_command):
+        command.short_help = command.short_help or first_sentence(command.help)  # summaries never cut
         group.add_command(command)

@@ -22,7 +22,7 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 from tether import hookimpl, progress
-from tether.atomic import TMP_MARK, fsync_dir, temp_name, write_atomic
+from tether.atomic import TMP_MARK, fsync_dir, write_atomic
 from tether.checksums import CHUNK, hash_file
 from tether.driver import Driver, check_cap, content_token, iso_time, iso_time_ns
 from tether.errors import (
