@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from . import config
+from . import config, operations
 from .driver import DEFAULT_MAX_OBJECTS, Resolution
 from .errors import (
     AccessDeniedError,
@@ -177,7 +177,7 @@ class Artifact:
                                    "no tether driver serves this scheme; recorded as a link only")]
         driver = driver_for_uri(uri)
         try:
-            res = driver.resolve(uri, max_objects=cap, glob=glob)
+            res = operations.resolve(driver, uri, max_objects=cap, glob=glob)
         except AccessDeniedError as exc:
             if strict:
                 raise

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from . import config
+from . import config, operations
 from .checksums import CHUNK, VERIFIABLE, MultiHasher
 from .errors import (
     AccessDeniedError,
@@ -135,6 +135,10 @@ class Driver:
     default_workers: ClassVar[int] = 16
     #: Objects larger than this are fetched in parallel ranged parts.
     part_size: ClassVar[int] = 16 * CHUNK
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _translate_operations(cls)
 
     def __init__(self, scheme: str | None = None) -> None:
         self.scheme = scheme or self.schemes[0]
@@ -251,7 +255,7 @@ class Driver:
         def one(i: int) -> None:
             o = objects[i]
             sums = dict(o.checksums)
-            sums.update(self.checksum(o.uri))
+            sums.update(operations.checksum(self, o.uri))
             out[i] = attrs.evolve(o, checksums=sums)
 
         parallel_map(one, todo, self.default_workers)
@@ -280,7 +284,7 @@ class Driver:
             if obj is not None:
                 return Resolution("object", path, tuple(self.enrich([obj])))
         prefix = path if path.endswith("/") else path + "/"
-        objs = self.list(self.uri_of(prefix), max_objects=max_objects)
+        objs = operations.list_objects(self, self.uri_of(prefix), max_objects=max_objects)
         if not objs:
             raise ObjectNotFoundError(f"no object or prefix at {redact(uri)}")
         return Resolution("prefix", prefix, tuple(self.enrich(objs)))
@@ -313,7 +317,7 @@ class Driver:
         static = pattern.split("*", 1)[0]
         base = static.rsplit("/", 1)[0] + "/" if "/" in static else ""
         rx = glob_regex(pattern)
-        listed = self.list(self.uri_of(base), max_objects=sys.maxsize)
+        listed = operations.list_objects(self, self.uri_of(base), max_objects=sys.maxsize)
         out = [o for o in listed if rx.fullmatch(o.path)]
         check_cap(len(out), max_objects, self.uri_of(pattern))
         return out
@@ -515,6 +519,67 @@ class Driver:
 
 
 _FALLBACK_LOCK = threading.Lock()
+
+#: The public operations whose errors are translated whatever class defines
+#: them, and how to find the URI to name: the argument's position (after self)
+#: and how to turn it into a URI.
+_TRANSLATED: dict[str, tuple[int, str]] = {
+    "resolve": (0, "uri"), "list": (0, "uri"), "stat": (0, "uri"), "checksum": (0, "uri"),
+    "exists": (0, "uri"), "read_bytes": (0, "uri"), "write_bytes": (0, "uri"), "list_names": (0, "uri"),
+    "delete": (0, "uri"), "read_bytes_versioned": (0, "uri"), "write_bytes_if_match": (0, "uri"),
+    "remove_stale_uploads": (0, "uri"), "upload": (1, "uri"), "stat_path": (0, "path"),
+    "glob": (0, "path"), "read_range": (0, "asset"), "holds": (0, "object"), "enrich": (-1, ""),
+}
+
+
+def _translate_operations(cls: type) -> None:
+    """Wrap each public operation ``cls`` itself defines so that any exception
+    leaves as :meth:`Driver.translate_error` maps it, naming the URI.
+
+    Done per class at definition time (``__init_subclass__``), so an operation
+    a driver overrides without remembering ``translating()`` is translated all
+    the same, and inherited ones are already wrapped where they were defined.
+    Tether errors pass unchanged (``translate_error`` returns them)."""
+    import functools
+
+    for name, (pos, kind) in _TRANSLATED.items():
+        fn = cls.__dict__.get(name)
+        if fn is None or not callable(fn) or getattr(fn, "__tether_translated__", False):
+            continue
+
+        def make(fn: Any, pos: int, kind: str) -> Any:
+            @functools.wraps(fn)
+            def op(self: Driver, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    return fn(self, *args, **kwargs)
+                except TetherError:
+                    raise
+                except Exception as exc:
+                    where = args[pos] if 0 <= pos < len(args) else kwargs.get(
+                        {"uri": "uri", "path": "path", "asset": "asset", "object": "obj"}.get(kind, ""))
+                    err = self.translate_error(exc, _named_uri(self, where, kind),
+                                               asset=where if kind == "asset" else None,
+                                               create=bool(kwargs.get("if_absent")))
+                    if err is exc:
+                        raise
+                    raise err from None
+            op.__tether_translated__ = True  # type: ignore[attr-defined]
+            return op
+
+        setattr(cls, name, make(fn, pos, kind))
+
+
+def _named_uri(driver: Driver, value: Any, kind: str) -> str:
+    if value is None:
+        return f"{driver.canonical_scheme}://"
+    if kind == "path" and isinstance(value, str):
+        return driver.uri_of(value)
+    if kind in ("asset", "object"):
+        return str(getattr(value, "uri", None) or f"{driver.canonical_scheme}://")
+    return str(value)
+
+
+_translate_operations(Driver)
 
 
 def content_token(data: bytes) -> str:

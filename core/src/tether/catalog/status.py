@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from .. import operations
 from ..errors import ObjectNotFoundError
 from ..models import Asset, RemoteObject
 from ..resolver import driver_for_uri
@@ -67,7 +68,7 @@ def status_of(assets: tuple[Asset, ...]) -> StatusResult:
             continue
         driver = driver_for_uri(source)
         try:
-            res = driver.resolve(source, max_objects=max(10_000, 2 * len(group) + 1000))
+            res = operations.resolve(driver, source, max_objects=max(10_000, 2 * len(group) + 1000))
             current = {o.uri: o for o in res.objects}
         except ObjectNotFoundError:
             current = {}

@@ -14,6 +14,7 @@ nothing.
 
 from __future__ import annotations
 
+from .. import operations
 from ..artifact import Artifact
 from ..driver import Driver
 from ..errors import TetherError
@@ -47,7 +48,7 @@ def upload_pending(artifact: Artifact, storage_uri: str, workers: int | None) ->
         existing = store.stat_path(store.path_of(uri))
         if existing is not None and existing.size == size and store.holds(existing, path, sha256=sha):
             return existing, False
-        return store.upload(path, uri, sha256=sha), True
+        return operations.upload(store, path, uri, sha256=sha), True
 
     done = parallel_map(one, list(todo.items()), workers or store.default_workers)
     stored = dict(zip(todo, done))
