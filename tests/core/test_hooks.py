@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import tether
 from tether import errors, operations
 from tether.driver import Driver

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 
 from . import config, operations
+from . import options as _options
 from .checksums import CHUNK, VERIFIABLE, MultiHasher
 from .errors import (
     AccessDeniedError,
@@ -135,6 +136,11 @@ class Driver:
     default_workers: ClassVar[int] = 16
     #: Objects larger than this are fetched in parallel ranged parts.
     part_size: ClassVar[int] = 16 * CHUNK
+    #: The options this driver accepts (:class:`tether.options.Option`): configured
+    #: values are checked and converted against them before :meth:`make_filesystem`
+    #: sees them, unknown keys refused naming the nearest, secrets masked by
+    #: declaration. None: options are passed through unchecked.
+    declared_options: ClassVar[tuple[_options.Option, ...] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -192,9 +198,16 @@ class Driver:
         with self._lock:
             fs = self._fs_cache.get(key)
             if fs is None:
-                fs = self.make_filesystem(bucket, config.driver_options(self.canonical_scheme, bucket))
+                fs = self.make_filesystem(bucket, self.configured_options(bucket))
                 self._fs_cache[key] = fs
         return fs
+
+    def configured_options(self, bucket: str | None = None) -> dict[str, Any]:
+        """The merged options for ``bucket``, validated against :attr:`declared_options`."""
+        values = config.driver_options(self.canonical_scheme, bucket)
+        if self.declared_options is None:
+            return values
+        return _options.validate(self.canonical_scheme, bucket, values, self.declared_options)
 
     @contextmanager
     def translating(self, uri: str, *, asset: Asset | None = None, create: bool = False) -> Iterator[None]:

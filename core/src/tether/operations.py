@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .models import Asset, RemoteObject
 
 
-def _hook():  # noqa: ANN202 - pluggy's HookRelay
+def _hook():
     from .plugins import get_registry
 
     return get_registry().hook

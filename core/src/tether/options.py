@@ -23,7 +23,8 @@ import attrs
 from .config import OptionReader, option_origin
 from .errors import ConfigError
 
-TYPES = (str, int, float, bool)
+#: ``object``: any value, passed through unchecked (a credentials object, ``verify``'s bool-or-path).
+TYPES = (str, int, float, bool, object)
 
 
 @attrs.frozen
@@ -41,7 +42,7 @@ class Option:
 
     def __attrs_post_init__(self) -> None:
         if self.type not in TYPES:
-            raise TypeError(f"option {self.name!r}: type must be one of str, int, float, bool")
+            raise TypeError(f"option {self.name!r}: type must be one of str, int, float, bool, object")
 
     def describe(self) -> dict[str, Any]:
         """A printable row: the default of a secret is never shown."""
@@ -51,6 +52,8 @@ class Option:
 
     def convert(self, reader: OptionReader) -> Any:
         key = self.name
+        if self.type is object:
+            return reader.options.get(key, self.default)
         if self.type is bool:
             return reader.get_bool(key, bool(self.default))
         if self.type is int:

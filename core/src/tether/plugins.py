@@ -232,7 +232,7 @@ class Registry:
                 if e.plugin != plugin or e.driver_class in seen:
                     continue
                 seen.add(e.driver_class)
-                for o in e.driver_class.options:
+                for o in e.driver_class.declared_options or ():
                     rows.append({"scheme": e.driver_class.schemes[0], **o.describe()})
         return rows
 
@@ -319,30 +319,30 @@ def _plugin_error(exc: Exception, plugin: str, hook: str) -> BaseException:
     return PluginError(f"plugin {plugin!r} failed in {hook}: {type(exc).__name__}: {exc}", plugin=plugin, hook=hook)
 
 
-def _guarded_call(fn, plugin: str, hook: str):  # noqa: ANN001, ANN202 - any hook signature
-    def call(*args):  # noqa: ANN002, ANN202 - pluggy passes the hook's arguments by position
+def _guarded_call(fn, plugin: str, hook: str):
+    def call(*args):
         try:
             return fn(*args)
-        except Exception as exc:  # noqa: BLE001 - named and re-raised
+        except Exception as exc:
             raise _plugin_error(exc, plugin, hook) from exc
     return call
 
 
-def _guarded_wrapper(fn, plugin: str, hook: str):  # noqa: ANN001, ANN202
-    def wrapper(*args):  # noqa: ANN002, ANN202
+def _guarded_wrapper(fn, plugin: str, hook: str):
+    def wrapper(*args):
         gen = fn(*args)
         try:
             request = next(gen)
-        except Exception as exc:  # noqa: BLE001 - before the operation: the plugin's own error
+        except Exception as exc:
             raise _plugin_error(exc, plugin, hook) from exc
         try:
             result = yield request
-        except Exception as inner:  # the operation failed: the wrapper sees it, may replace it
+        except Exception as inner:  # noqa: BLE001 - the operation failed: the wrapper sees it, may replace it
             try:
                 gen.throw(inner)
             except StopIteration as stop:
                 return stop.value
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 if exc is inner:
                     raise
                 raise _plugin_error(exc, plugin, hook) from exc
@@ -351,7 +351,7 @@ def _guarded_wrapper(fn, plugin: str, hook: str):  # noqa: ANN001, ANN202
             gen.send(result)
         except StopIteration as stop:
             return stop.value
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise _plugin_error(exc, plugin, hook) from exc
         raise PluginError(f"plugin {plugin!r}: {hook} wrapper yielded twice", plugin=plugin, hook=hook)
     return wrapper
