@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from . import config
+from . import config, operations
 from .driver import DEFAULT_MAX_OBJECTS, Driver, Resolution
 from .errors import (
     AccessDeniedError,
@@ -208,9 +208,9 @@ class Artifact:
         try:
             with reporting(progress):
                 if leave_out is not None and driver.lists_with_exclude:
-                    res = driver.resolve(uri, max_objects=cap, glob=glob, exclude=leave_out)
+                    res = operations.resolve(driver, uri, max_objects=cap, glob=glob, exclude=leave_out)
                 else:
-                    res = driver.resolve(uri, max_objects=cap, glob=glob)
+                    res = operations.resolve(driver, uri, max_objects=cap, glob=glob)
         except AccessDeniedError as exc:
             if strict:
                 raise

@@ -46,7 +46,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from . import config
+from . import config, operations
+from . import options as _options
 from .checksums import CHUNK, SIZE_ONLY, MultiHasher, verification_strength
 from .errors import (
     AccessDeniedError,
@@ -213,6 +214,15 @@ class Driver:
     #: and leaves those files out while listing: not counted against
     #: ``max_objects``, never hashed. Other drivers' results are filtered after.
     lists_with_exclude: ClassVar[bool] = False
+    #: The options this driver accepts (:class:`tether.options.Option`): configured
+    #: values are checked and converted against them before :meth:`make_filesystem`
+    #: sees them, unknown keys refused naming the nearest, secrets masked by
+    #: declaration. None: options are passed through unchecked.
+    declared_options: ClassVar[tuple[_options.Option, ...] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _translate_operations(cls)
 
     def __init__(self, scheme: str | None = None) -> None:
         self.scheme = scheme or self.schemes[0]
@@ -266,9 +276,16 @@ class Driver:
         with self._lock:
             fs = self._fs_cache.get(key)
             if fs is None:
-                fs = self.make_filesystem(bucket, config.driver_options(self.canonical_scheme, bucket))
+                fs = self.make_filesystem(bucket, self.configured_options(bucket))
                 self._fs_cache[key] = fs
         return fs
+
+    def configured_options(self, bucket: str | None = None) -> dict[str, Any]:
+        """The merged options for ``bucket``, validated against :attr:`declared_options`."""
+        values = config.driver_options(self.canonical_scheme, bucket)
+        if self.declared_options is None:
+            return values
+        return _options.validate(self.canonical_scheme, bucket, values, self.declared_options)
 
     @contextmanager
     def translating(self, uri: str, *, asset: Asset | None = None, create: bool = False) -> Iterator[None]:
@@ -330,7 +347,7 @@ class Driver:
         def one(i: int) -> None:
             o = objects[i]
             sums = dict(o.checksums)
-            sums.update(self.checksum(o.uri))
+            sums.update(operations.checksum(self, o.uri))
             out[i] = attrs.evolve(o, checksums=sums)
 
         parallel_map(one, todo, self.default_workers)
@@ -361,7 +378,7 @@ class Driver:
             if obj is not None:
                 return Resolution("object", path, tuple(self.enrich([obj])))
         prefix = path if path.endswith("/") else path + "/"
-        objs = self.list(self.uri_of(prefix), max_objects=max_objects, **leave_out)
+        objs = operations.list_objects(self, self.uri_of(prefix), max_objects=max_objects, **leave_out)
         if not objs:
             raise ObjectNotFoundError(f"no object or prefix at {redact(uri)}")
         return Resolution("prefix", prefix, tuple(self.enrich(objs)))
@@ -396,8 +413,7 @@ class Driver:
         static = pattern.split("*", 1)[0]
         base = static.rsplit("/", 1)[0] + "/" if "/" in static else ""
         rx = glob_regex(pattern)
-        listed = self.list(self.uri_of(base), max_objects=sys.maxsize,
-                           **({} if exclude is None else {"exclude": exclude}))
+        listed = operations.list_objects(self, self.uri_of(base), max_objects=sys.maxsize, exclude=exclude)
         out = [o for o in listed if rx.fullmatch(o.path)]
         check_cap(len(out), max_objects, self.uri_of(pattern))
         return out
@@ -652,6 +668,67 @@ class Driver:
 
 
 _FALLBACK_LOCK = threading.Lock()
+
+#: The public operations whose errors are translated whatever class defines
+#: them, and how to find the URI to name: the argument's position (after self)
+#: and how to turn it into a URI.
+_TRANSLATED: dict[str, tuple[int, str]] = {
+    "resolve": (0, "uri"), "list": (0, "uri"), "stat": (0, "uri"), "checksum": (0, "uri"),
+    "exists": (0, "uri"), "read_bytes": (0, "uri"), "write_bytes": (0, "uri"), "list_names": (0, "uri"),
+    "delete": (0, "uri"), "read_bytes_versioned": (0, "uri"), "write_bytes_if_match": (0, "uri"),
+    "remove_stale_uploads": (0, "uri"), "upload": (1, "uri"), "stat_path": (0, "path"),
+    "glob": (0, "path"), "read_range": (0, "asset"), "holds": (0, "object"), "enrich": (-1, ""),
+}
+
+
+def _translate_operations(cls: type) -> None:
+    """Wrap each public operation ``cls`` itself defines so that any exception
+    leaves as :meth:`Driver.translate_error` maps it, naming the URI.
+
+    Done per class at definition time (``__init_subclass__``), so an operation
+    a driver overrides without remembering ``translating()`` is translated all
+    the same, and inherited ones are already wrapped where they were defined.
+    Tether errors pass unchanged (``translate_error`` returns them)."""
+    import functools
+
+    for name, (pos, kind) in _TRANSLATED.items():
+        fn = cls.__dict__.get(name)
+        if fn is None or not callable(fn) or getattr(fn, "__tether_translated__", False):
+            continue
+
+        def make(fn: Any, pos: int, kind: str) -> Any:
+            @functools.wraps(fn)
+            def op(self: Driver, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    return fn(self, *args, **kwargs)
+                except TetherError:
+                    raise
+                except Exception as exc:
+                    where = args[pos] if 0 <= pos < len(args) else kwargs.get(
+                        {"uri": "uri", "path": "path", "asset": "asset", "object": "obj"}.get(kind, ""))
+                    err = self.translate_error(exc, _named_uri(self, where, kind),
+                                               asset=where if kind == "asset" else None,
+                                               create=bool(kwargs.get("if_absent")))
+                    if err is exc:
+                        raise
+                    raise err from None
+            op.__tether_translated__ = True  # type: ignore[attr-defined]
+            return op
+
+        setattr(cls, name, make(fn, pos, kind))
+
+
+def _named_uri(driver: Driver, value: Any, kind: str) -> str:
+    if value is None:
+        return f"{driver.canonical_scheme}://"
+    if kind == "path" and isinstance(value, str):
+        return driver.uri_of(value)
+    if kind in ("asset", "object"):
+        return str(getattr(value, "uri", None) or f"{driver.canonical_scheme}://")
+    return str(value)
+
+
+_translate_operations(Driver)
 
 
 def content_token(data: bytes) -> str:

@@ -64,6 +64,16 @@ class DriverConflictError(TetherError, LookupError):
     """Two plugins claim the same scheme and no choice was configured."""
 
 
+class PluginError(TetherError, RuntimeError):
+    """A plugin's operation hook (a wrapper or replacement) raised; the message names
+    the plugin and the hook, ``.plugin`` and ``.hook`` hold them, the cause is chained."""
+
+    def __init__(self, message: str, *, plugin: str = "", hook: str = "") -> None:
+        super().__init__(message)
+        self.plugin = plugin
+        self.hook = hook
+
+
 class ConfigError(TetherError, ValueError):
     """Bad configuration (unknown option, unreadable config file ...)."""
 

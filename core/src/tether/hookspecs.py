@@ -1,26 +1,41 @@
-"""The hooks a tether plugin implements.
+"""The hooks a tether plugin implements: two layers.
 
-tether has one hook. A plugin registers *driver classes*; the storage
-operations (resolve, list, stat, checksum, read_range/download, upload, and the
-catalog primitives) are methods of :class:`tether.driver.Driver`. Why classes
-and not one hook per operation: with per-operation hooks every implementation
-would have to check the scheme and return None, and two plugins serving one
-scheme would be settled silently by registration order. With classes, each
-driver declares its schemes up front, tether builds a scheme registry once, and
-a conflict is detected and reported by name (see ``docs/plugins.md``).
+*Backends* are :class:`tether.driver.Driver` classes, registered with
+``tether_register_drivers``. Each declares its schemes up front, tether builds
+a scheme registry once, and two plugins claiming one scheme is a conflict
+reported by name (never settled silently by registration order).
+
+*Cross-cutting behaviour* (metering, audit logs, policy, caching) is an
+implementation of the operation hooks below. Each takes the driver chosen for
+the URI's scheme plus the operation's arguments and is ``firstresult``. Core
+registers the default implementation of each (plugin name ``tether``, marked
+``trylast``), which calls the driver's method, so a plugin that only adds
+drivers changes nothing. A plugin wraps an operation for every scheme with a
+``@hookimpl(wrapper=True)`` generator: code before ``yield`` runs before the
+operation, ``result = yield`` is its result (or raises its error), and the
+wrapper returns the result it wants core to see. A plain (non-wrapper)
+implementation that returns a non-None value replaces the operation.
+
+Core calls these only through :mod:`tether.operations`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
-    from .driver import Driver
+    from .driver import Driver, Resolution
+    from .models import Asset, RemoteObject
 
 hookspec = pluggy.HookspecMarker("tether")
 hookimpl = pluggy.HookimplMarker("tether")
+
+#: The operation hooks, in the order a user meets them.
+OPERATION_HOOKS = ("tether_resolve", "tether_list", "tether_checksum", "tether_upload", "tether_download")
 
 
 @hookspec
@@ -31,3 +46,35 @@ def tether_register_drivers() -> list[type[Driver]]:  # type: ignore[empty-body]
     that holds this hook light: import the fsspec backend (s3fs, gcsfs ...)
     inside the driver's methods, not at import time.
     """
+
+
+@hookspec(firstresult=True)
+def tether_resolve(driver: Driver, uri: str, max_objects: int, glob: bool | None,
+                   exclude: Any) -> Resolution:  # type: ignore[empty-body]
+    """What ``uri`` names (one object, a prefix, a glob): :meth:`Driver.resolve`.
+
+    Called when a remote is added to an artifact (``add_remote``) and by ``status``."""
+
+
+@hookspec(firstresult=True)
+def tether_list(driver: Driver, uri: str, max_objects: int, exclude: Any) -> list[RemoteObject]:  # type: ignore[empty-body]
+    """Every object under the prefix ``uri``: :meth:`Driver.list` (called by resolve for prefixes and globs)."""
+
+
+@hookspec(firstresult=True)
+def tether_checksum(driver: Driver, uri: str, kinds: tuple[str, ...]) -> dict[str, str]:  # type: ignore[empty-body]
+    """Checksums of the object's bytes, computed by reading them: :meth:`Driver.checksum`."""
+
+
+@hookspec(firstresult=True)
+def tether_upload(driver: Driver, local_path: str, uri: str, sha256: str) -> RemoteObject:  # type: ignore[empty-body]
+    """Store ``local_path`` (whose sha256 is ``sha256``) at ``uri``, verified: :meth:`Driver.upload`."""
+
+
+@hookspec(firstresult=True)
+def tether_download(driver: Driver, asset: Asset, dest: Path, fetch: Callable[[], str]) -> str:  # type: ignore[empty-body]
+    """Fetch one asset's bytes into the local file ``dest``, verified and atomic.
+
+    ``fetch()`` does it (ranged reads through :meth:`Driver.read_range`,
+    retries, checksum verification) and returns ``"downloaded"``, ``"present"``
+    or ``"preserved"``; the default implementation calls it."""

@@ -1,8 +1,18 @@
-"""Driver discovery: entry points -> plugin manager -> scheme registry.
+"""Plugin discovery: entry points -> plugin manager -> scheme registry and hooks.
 
-The only module that touches ``pm.hook``. Each entry point in the group
-``tether.drivers`` names a module with a ``tether_register_drivers`` hook
-implementation; built-in and third-party drivers arrive the same way.
+The only module that builds the plugin manager; :mod:`tether.operations` is
+the one that calls the operation hooks, through :attr:`Registry.hook`. Each
+entry point in the group ``tether.drivers`` names a module with hook
+implementations: ``tether_register_drivers`` for backends, the operation
+hooks (``tether_resolve`` ...) for cross-cutting behaviour, or both. One group
+for both kinds (a module with hooks but no drivers is fine), so there is one
+place to install, list and disable plugins. Core's default operation
+implementations are registered in the same manager, as plugin ``tether``.
+
+A plugin's operation hook that raises is reported as
+:class:`~tether.errors.PluginError` naming the plugin and the hook; a tether
+error it raises on purpose (a policy plugin's ``AccessDeniedError``) and an
+error it merely lets through from the operation it wraps pass unchanged.
 
 Failures are contained per plugin: a plugin that fails to import or whose hook
 raises is recorded (a warning now, a row in ``tether plugins``) and only the
@@ -35,13 +45,15 @@ from urllib.request import url2pathname
 import attrs
 import pluggy
 
-from . import hookspecs
+from . import hookspecs, operations
 from .driver import Driver
 from .errors import (
     DriverConflictError,
     DriverLoadError,
     DriverNotInstalledError,
     NoDriverError,
+    PluginError,
+    TetherError,
 )
 from .uris import SCHEME_NAME_RE
 
@@ -121,6 +133,8 @@ class PluginInfo:
     schemes: tuple[str, ...] = ()
     drivers: tuple[str, ...] = ()
     error: str | None = None
+    #: The hooks this plugin implements (``tether_register_drivers``, ``tether_resolve`` ...).
+    hooks: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -140,6 +154,7 @@ class Registry:
         self._plugins: list[PluginInfo] = []
         self._by_scheme: dict[str, list[DriverEntry]] = {}
         self._instances: dict[str, Driver] = {}
+        self._pm: pluggy.PluginManager | None = None
 
     # ----------------------------------------------------------------- loading
     def _discover(self) -> Iterable[md.EntryPoint]:
@@ -154,6 +169,7 @@ class Registry:
             disabled = {n.strip() for n in os.environ.get("TETHER_DISABLE_PLUGINS", "").split(",") if n.strip()}
             pm = pluggy.PluginManager("tether")
             pm.add_hookspecs(hookspecs)
+            pm.register(operations.Defaults(), name="tether")
             seen: set[str] = set()
             for ep in sorted(self._discover(), key=lambda e: e.name):
                 if ep.name in disabled or ep.name in seen:
@@ -165,6 +181,7 @@ class Registry:
                 try:
                     module = ep.load()
                     pm.register(module, name=ep.name)
+                    _guard_operation_hooks(pm, ep.name)
                     impls = [i for i in pm.hook.tether_register_drivers.get_hookimpls()
                              if i.plugin_name == ep.name]
                     classes: list[type[Driver]] = []
@@ -177,15 +194,26 @@ class Registry:
                     warnings.warn(f"tether plugin {ep.name!r} ({dist_name or ep.value}) failed to load: "
                                   f"{error}", PluginLoadWarning, stacklevel=2)
                     self._plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version, error=error))
+                    if pm.get_plugin(ep.name) is not None:
+                        pm.unregister(name=ep.name)  # a failed plugin wraps nothing
                     continue
                 schemes: list[str] = []
                 for cls in classes:
                     for scheme in cls.schemes:
                         self._by_scheme.setdefault(scheme, []).append(DriverEntry(scheme, cls, ep.name))
                         schemes.append(scheme)
+                hooks = tuple(sorted({c.name for c in pm.get_hookcallers(module) or []}))
                 self._plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version,
-                                               tuple(schemes), tuple(c.__name__ for c in classes)))
+                                               tuple(schemes), tuple(c.__name__ for c in classes), hooks=hooks))
+            self._pm = pm
             self._loaded = True
+
+    @property
+    def hook(self) -> pluggy.HookRelay:
+        """The hook relay :mod:`tether.operations` calls."""
+        self.load()
+        assert self._pm is not None
+        return self._pm.hook
 
     # ----------------------------------------------------------------- queries
     @property
@@ -193,6 +221,20 @@ class Registry:
         """Every discovered plugin, loaded or failed."""
         self.load()
         return list(self._plugins)
+
+    def declared_options(self, plugin: str) -> list[dict[str, object]]:
+        """The options each driver of ``plugin`` declares (:attr:`Driver.options`), as rows."""
+        self.load()
+        rows: list[dict[str, object]] = []
+        seen: set[type[Driver]] = set()
+        for entries in self._by_scheme.values():
+            for e in entries:
+                if e.plugin != plugin or e.driver_class in seen:
+                    continue
+                seen.add(e.driver_class)
+                for o in e.driver_class.declared_options or ():
+                    rows.append({"scheme": e.driver_class.schemes[0], **o.describe()})
+        return rows
 
     def conflicts(self) -> dict[str, list[str]]:
         self.load()
@@ -256,6 +298,63 @@ class Registry:
         if broken:
             extra = "; note: plugin(s) " + ", ".join(f"{p.name!r} ({p.error})" for p in broken) + " failed to load"
         raise NoDriverError(f"no installed tether driver serves {scheme}://{extra}")
+
+
+def _guard_operation_hooks(pm: pluggy.PluginManager, plugin: str) -> None:
+    """Make ``plugin``'s operation hooks raise :class:`PluginError` naming it.
+
+    An exception the plugin's own code raises becomes a ``PluginError`` (its
+    cause chained); a tether error passes unchanged (deliberate: a policy
+    refusal), and so does the operation's own error travelling back out
+    through a wrapper's ``yield``."""
+    for name in hookspecs.OPERATION_HOOKS:
+        for impl in getattr(pm.hook, name).get_hookimpls():
+            if impl.plugin_name == plugin and not impl.hookwrapper:
+                impl.function = (_guarded_wrapper if impl.wrapper else _guarded_call)(impl.function, plugin, name)
+
+
+def _plugin_error(exc: Exception, plugin: str, hook: str) -> BaseException:
+    if isinstance(exc, TetherError):
+        return exc
+    return PluginError(f"plugin {plugin!r} failed in {hook}: {type(exc).__name__}: {exc}", plugin=plugin, hook=hook)
+
+
+def _guarded_call(fn, plugin: str, hook: str):
+    def call(*args):
+        try:
+            return fn(*args)
+        except Exception as exc:
+            raise _plugin_error(exc, plugin, hook) from exc
+    return call
+
+
+def _guarded_wrapper(fn, plugin: str, hook: str):
+    def wrapper(*args):
+        gen = fn(*args)
+        try:
+            request = next(gen)
+        except Exception as exc:
+            raise _plugin_error(exc, plugin, hook) from exc
+        try:
+            result = yield request
+        except Exception as inner:  # noqa: BLE001 - the operation failed: the wrapper sees it, may replace it
+            try:
+                gen.throw(inner)
+            except StopIteration as stop:
+                return stop.value
+            except Exception as exc:
+                if exc is inner:
+                    raise
+                raise _plugin_error(exc, plugin, hook) from exc
+            raise RuntimeError(f"plugin {plugin!r}: {hook} wrapper yielded twice") from None
+        try:
+            gen.send(result)
+        except StopIteration as stop:
+            return stop.value
+        except Exception as exc:
+            raise _plugin_error(exc, plugin, hook) from exc
+        raise PluginError(f"plugin {plugin!r}: {hook} wrapper yielded twice", plugin=plugin, hook=hook)
+    return wrapper
 
 
 def _check_driver_class(cls: object) -> None:

@@ -34,7 +34,7 @@ from typing import BinaryIO, Literal
 
 import attrs
 
-from . import config, localfs
+from . import config, localfs, operations
 from .checksums import CHUNK, SIZE_ONLY, MultiHasher, check_file, mismatches, verification_strength, verifiers
 from .driver import Driver
 from .errors import (
@@ -447,7 +447,7 @@ def download(assets: tuple[Asset, ...], dest: str | os.PathLike[str], *, overwri
     def run(a: Asset) -> AssetOutcome:
         target = targets[a.logical_path]
         try:
-            status = dl.fetch(a, target, overwrite)
+            status = operations.download(driver_for(a), a, target, lambda: dl.fetch(a, target, overwrite))
         except _Cancelled:
             raise
         except TetherError as exc:

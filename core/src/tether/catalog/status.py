@@ -6,6 +6,7 @@ from typing import Any
 
 import attrs
 
+from .. import operations
 from ..errors import ObjectNotFoundError
 from ..localtree import DEFAULT_EXCLUDES, Excludes
 from ..models import Asset, RemoteObject
@@ -74,7 +75,7 @@ def status_of(assets: tuple[Asset, ...]) -> StatusResult:
         leave_out: dict[str, Any] = ({"exclude": Excludes(DEFAULT_EXCLUDES)}
                                      if driver.lists_with_exclude and scheme_of(source) == "file" else {})
         try:
-            res = driver.resolve(source, max_objects=max(10_000, 2 * len(group) + 1000), **leave_out)
+            res = operations.resolve(driver, source, max_objects=max(10_000, 2 * len(group) + 1000), **leave_out)
             current = {o.uri: o for o in res.objects}
         except ObjectNotFoundError:
             current = {}

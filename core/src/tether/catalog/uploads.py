@@ -14,7 +14,7 @@ nothing.
 
 from __future__ import annotations
 
-from .. import progress
+from .. import operations, progress
 from ..artifact import Artifact
 from ..driver import Driver
 from ..errors import TetherError
@@ -51,7 +51,7 @@ def upload_pending(artifact: Artifact, storage_uri: str, workers: int | None) ->
         if existing is not None and existing.size == size and store.holds(existing, path, sha256=sha):
             progress.advance("uploading", size)  # already stored: nothing left to send
             return existing, False
-        return store.upload(path, uri, sha256=sha), True
+        return operations.upload(store, path, uri, sha256=sha), True
 
     if target_root == storage_uri.rstrip("/"):
         announce(store, target_root, todo)  # before looking at any address: see .intents (gc)

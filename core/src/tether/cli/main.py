@@ -333,15 +333,20 @@ def status(ctx: click.Context, ref: str, as_json: bool, progress: bool | None) -
 
 @cli.command()
 @_json_option("the plugins and conflicts")
-def plugins(as_json: bool) -> None:
-    """List discovered driver plugins: package, version, schemes, load errors."""
+@click.option("--options", "with_options", is_flag=True, help="Also print each driver's declared options.")
+def plugins(as_json: bool, with_options: bool) -> None:
+    """List discovered plugins: package, version, schemes, hooks implemented, load errors."""
     from ..plugins import get_registry
 
     reg = get_registry()
     reg.load()
     conflicts = reg.conflicts()
     rows = [{"name": p.name, "module": p.module, "distribution": p.distribution, "version": p.version,
-             "schemes": list(p.schemes), "drivers": list(p.drivers), "error": p.error} for p in reg.plugins]
+             "schemes": list(p.schemes), "drivers": list(p.drivers), "hooks": list(p.hooks), "error": p.error}
+            for p in reg.plugins]
+    if with_options:
+        for r in rows:
+            r["options"] = reg.declared_options(r["name"])
     if as_json:
         _emit_json({"plugins": rows, "conflicts": conflicts})
         return
@@ -349,8 +354,14 @@ def plugins(as_json: bool) -> None:
         dist = f"{r['distribution']} {r['version']}" if r["distribution"] else r["module"]
         if r["error"]:
             click.echo(f"{r['name']:10} {dist:24} FAILED: {r['error']}")
-        else:
-            click.echo(f"{r['name']:10} {dist:24} {', '.join(s + '://' for s in r['schemes'])}")
+            continue
+        click.echo(f"{r['name']:10} {dist:24} {', '.join(s + '://' for s in r['schemes'])}")
+        if r["hooks"]:
+            click.echo(f"{'':10} hooks: {', '.join(r['hooks'])}")
+        for o in r.get("options") or []:
+            default = "" if o["default"] is None else f" (default {o['default']})"
+            click.echo(f"{'':10} option {o['scheme']}.{o['name']}: {o['type']}{default}"
+                       f"{' [secret]' if o['secret'] else ''}  {o['help']}")
     for scheme, names in conflicts.items():
         click.echo(f"conflict: {scheme}:// is claimed by {', '.join(names)} "
                    f"(set TETHER_DRIVER_{scheme.upper()}=<plugin>)")

@@ -33,7 +33,6 @@ from tether.driver import Driver, Resolution, RiskReport, StoredObject, check_ca
 from tether.errors import (
     AccessDeniedError,
     AlreadyExistsError,
-    ConfigError,
     DriftError,
     InvalidURIError,
     ObjectNotFoundError,
@@ -43,6 +42,7 @@ from tether.errors import (
     VersionGoneError,
 )
 from tether.models import Asset, RemoteObject
+from tether.options import Option
 from tether.parallel import parallel_map
 from tether.uris import redact
 
@@ -122,21 +122,35 @@ class S3Driver(Driver):
     default_workers = 32
     part_size = 16 * 1024 * 1024
 
+    declared_options = (
+        Option("endpoint_url", str, help="S3-compatible endpoint (MinIO, R2, moto ...)"),
+        Option("region", str, help="AWS region"),
+        Option("profile", str, help="AWS shared-config profile"),
+        Option("addressing_style", str, choices=("auto", "virtual", "path"), help="bucket addressing"),
+        Option("max_attempts", int, 5, minimum=1, help="botocore retry attempts (standard mode)"),
+        Option("connect_timeout", float, minimum=0.0, help="seconds"),
+        Option("read_timeout", float, minimum=0.0, help="seconds"),
+        Option("verify", object, help="TLS verification: true/false or a CA bundle path"),
+        Option("anon", bool, False, help="unsigned requests (public buckets)"),
+        Option("key", str, secret=True, help="access key id"),
+        Option("secret", str, secret=True, help="secret access key"),
+        Option("token", str, secret=True, help="session token"),
+        Option("requester_pays", bool, False, help="send x-amz-request-payer"),
+        Option("max_pool_connections", int, 64, minimum=1, help="HTTP connections per client"),
+        Option("additional_checksums", bool, False, help="read SHA256/CRC checksums with one HEAD per object"),
+    )
+
     def __init__(self, scheme: str | None = None) -> None:
         super().__init__(scheme)
         self._bucket_facts: dict[tuple[str, str], Any] = {}
         self._facts_lock = threading.Lock()
 
     # ---------------------------------------------------------------- session
-    def make_filesystem(self, bucket: str | None, options: dict[str, Any]):  # noqa: ANN201
+    def make_filesystem(self, bucket: str | None, options: dict[str, Any]):
         """An s3fs filesystem for ``bucket``. Every option is converted to its type
         here, so a mistake (``max_attempts = "x"``, ``endpoint_url = 5``) is a
         ConfigError naming where it was set, not a TypeError from inside botocore."""
         import s3fs  # lazy: keeps `import tether` free of boto
-
-        unknown = set(options) - OPTIONS
-        if unknown:
-            raise ConfigError(f"unknown s3 option(s) {sorted(unknown)}; known: {sorted(OPTIONS)}")
         from tether.config import OptionReader
 
         opt = OptionReader("s3", bucket, options)
