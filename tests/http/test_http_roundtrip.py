@@ -110,6 +110,8 @@ def test_without_the_plugin_https_stays_link_only(without_http_plugin: None, tmp
 def test_without_the_plugin_the_cli_warns_and_logs_a_link(tmp_path: Path) -> None:
     env = {"TETHER_HOME": str(tmp_path / "home"), "TETHER_DISABLE_PLUGINS": "http"}
     r = _cli("log", "links", "https://data.example.invalid/report.csv", env=env)
+    assert r.returncode == 1 and "no installed tether driver serves https://" in r.stderr  # a link needs consent
+    r = _cli("log", "links", "https://data.example.invalid/report.csv", "--allow-links", env=env)
     assert r.returncode == 0, r.stderr
     assert r.stderr.startswith("tether: warning: ") and "no tether driver serves this scheme" in r.stderr
     plugins_json = json.loads(_cli("plugins", "--json", env=env).stdout)

@@ -178,7 +178,7 @@ def test_unknown_artifact_version_or_alias_is_a_404_with_a_link_back(client: Tes
         assert r.status_code == 404, url
         assert '<a href="/">← back to the artifacts</a>' in r.text
     r = client.get("/api/a/images/v/99")
-    assert r.status_code == 404 and r.json()["error"] == "artifact 'images' has no version 99"
+    assert r.status_code == 404 and r.json()["error"] == "artifact 'images' has no version 99 (it has versions 1-3)"
     assert client.get("/api/a/many/v/1", params={"limit": "abc"}).status_code == 400
 
 
