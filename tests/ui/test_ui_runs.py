@@ -149,3 +149,19 @@ def test_an_unknown_run_is_a_404(client: TestClient) -> None:
         page = client.get(path)
         assert page.status_code == 404 and "<script>" not in page.text
         assert client.get("/api" + path).status_code == 404
+
+
+def test_a_running_run_says_when_it_last_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TETHER_HOME", str(tmp_path / "home"))
+    root = str(tmp_path / "catalog")
+    with tether.Run("stuck", catalog=tether.Catalog(root)) as run:
+        pass
+    record = Path(root) / "runs" / run.id / "run.json"
+    doc = json.loads(record.read_text())
+    doc.update(status="running", ended_at=None, heartbeat_at="2020-01-01T00:00:00.000Z")  # a run that died
+    record.write_text(json.dumps(doc))
+    client = TestClient(create_app(root))
+    row = client.get("/api/runs", params={"status": "running"}).json()["runs"][0]
+    assert (row["id"], row["last_write"]) == (run.id, "2020-01-01T00:00:00.000Z") and row["ago"].endswith(" d")
+    for html in (client.get("/runs").text, client.get(f"/runs/{run.id}").text):
+        assert f"last wrote {row['ago']} ago" in html
