@@ -44,7 +44,7 @@ from . import present, views
 from .reader import Reader
 
 #: Modules whose :func:`.views.page` registrations are served (runs and lineage add theirs here).
-PAGE_MODULES = ("tether.ui.views",)
+PAGE_MODULES = ("tether.ui.views", "tether.ui.runs")
 HERE = Path(__file__).parent
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
