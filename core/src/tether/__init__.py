@@ -21,6 +21,7 @@ from .driver import Driver, Resolution
 from .hookspecs import hookimpl
 from .models import Asset, RemoteObject
 from .plugins import get_driver
+from .selection import shard_paths
 from .transfer import DownloadResult, RetryPolicy, VerifyResult
 
 __version__ = "0.1.0"
@@ -44,4 +45,5 @@ __all__ = [
     "errors",
     "get_driver",
     "hookimpl",
+    "shard_paths",
 ]

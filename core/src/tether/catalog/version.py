@@ -12,6 +12,7 @@ from .. import config, transfer
 from ..errors import SchemeNotAllowedError
 from ..models import Asset, FrozenMap, Manifest
 from ..resolver import driver_for_uri, scheme_of
+from ..selection import Filter, filter_new, select
 from ..uris import redact
 from .status import StatusResult, status_of
 
@@ -115,20 +116,40 @@ class ArtifactVersion:
                 return a
         raise KeyError(logical_path)
 
+    def select(self, *, include: Filter = None, exclude: Filter = None,
+               shard: str | tuple[int, int] | None = None) -> tuple[Asset, ...]:
+        """The assets ``include`` / ``exclude`` patterns and ``shard=(i, n)`` choose
+        (see :mod:`tether.selection`); all of them when none is given."""
+        return select(self.assets, include=include, exclude=exclude, shard=shard, label=self.ref)
+
     def download(self, dest: str | os.PathLike[str], overwrite: transfer.Overwrite = "fail",
                  workers: int | None = None, progress: transfer.Progress | None = None, *,
-                 strict: bool = False, raise_on_error: bool = True) -> transfer.DownloadResult:
-        """Fetch exactly the recorded bytes into ``dest`` (see :mod:`tether.transfer`)."""
-        check_sources_allowed(self.assets, self.catalog, self.ref)
-        return transfer.download(self.assets, dest, overwrite=overwrite, workers=workers,
+                 strict: bool = False, raise_on_error: bool = True, include: Filter = None,
+                 exclude: Filter = None, shard: str | tuple[int, int] | None = None) -> transfer.DownloadResult:
+        """Fetch exactly the recorded bytes into ``dest`` (see :mod:`tether.transfer`);
+        only the assets ``include`` / ``exclude`` / ``shard`` choose, when given."""
+        assets = self.select(include=include, exclude=exclude, shard=shard)
+        check_sources_allowed(assets, self.catalog, self.ref)
+        return transfer.download(assets, dest, overwrite=overwrite, workers=workers,
                                  progress=progress, strict=strict, raise_on_error=raise_on_error,
                                  driver_for=lambda a: driver_for_uri(a.uri or a.link), label=self.ref)
 
-    def verify(self, dest: str | os.PathLike[str]) -> transfer.VerifyResult:
-        """Check a local copy under ``dest`` against the manifest."""
-        return transfer.verify(self.assets, dest)
+    def verify(self, dest: str | os.PathLike[str], *, include: Filter = None, exclude: Filter = None,
+               shard: str | tuple[int, int] | None = None) -> transfer.VerifyResult:
+        """Check a local copy under ``dest`` against the manifest (the chosen assets only)."""
+        return transfer.verify(self.select(include=include, exclude=exclude, shard=shard), dest)
 
-    def status(self) -> StatusResult:
-        """Compare the recorded assets with the store now: one listing per source."""
-        check_sources_allowed(self.assets, self.catalog, self.ref)
-        return status_of(self.assets)
+    def status(self, *, include: Filter = None, exclude: Filter = None,
+               shard: str | tuple[int, int] | None = None) -> StatusResult:
+        """Compare the recorded assets with the store now: one listing per source.
+
+        With filters, only the chosen assets are compared, and an object new
+        under a source is reported when the logical path it would get matches
+        ``include`` / ``exclude``; a new object belongs to no shard, so with
+        ``shard`` none is reported."""
+        assets = self.select(include=include, exclude=exclude, shard=shard)
+        check_sources_allowed(assets, self.catalog, self.ref)
+        result = status_of(assets)
+        if include is None and exclude is None and shard is None:
+            return result
+        return filter_new(result, self.assets, include=include, exclude=exclude, shard=shard)

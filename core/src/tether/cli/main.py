@@ -127,6 +127,32 @@ def log(ctx: click.Context, name: str, uris: tuple[str, ...], uploads: tuple[str
                    + (f", aliases {', '.join(v.aliases)}" if v.aliases else ""))
 
 
+def _check_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from ..selection import parse_shard
+
+    try:
+        parse_shard(value)
+    except TetherError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
+def _selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--include / --exclude / --shard: the assets a command works on (see tether.selection)."""
+    fn = click.option("--shard", default=None, metavar="I/N", callback=_check_shard,
+                      help="Only shard I of N (0-based), balanced by bytes; the same on every machine.")(fn)
+    fn = click.option("--exclude", "exclude", multiple=True, metavar="PATTERN",
+                      help="Skip logical paths matching PATTERN (repeatable).")(fn)
+    fn = click.option("--include", "include", multiple=True, metavar="PATTERN",
+                      help="Only logical paths matching PATTERN, e.g. 'train/**' (repeatable).")(fn)
+    return fn
+
+
+def _selection(include: tuple[str, ...], exclude: tuple[str, ...], shard: str | None) -> dict[str, Any]:
+    return {"include": list(include) or None, "exclude": list(exclude) or None, "shard": shard}
+
+
+
 @cli.command()
 @click.argument("ref", metavar="NAME[:VERSION|@ALIAS]")
 @click.argument("dest", type=click.Path(file_okay=False))
@@ -136,15 +162,18 @@ def log(ctx: click.Context, name: str, uris: tuple[str, ...], uploads: tuple[str
 @click.option("--strict", is_flag=True, help="Fail if the version has link-only assets.")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@_selection_options
 @click.pass_context
 def download(ctx: click.Context, ref: str, dest: str, overwrite: str, workers: int | None,
-             strict: bool, as_json: bool, progress: bool | None) -> None:
+             strict: bool, as_json: bool, progress: bool | None, include: tuple[str, ...],
+             exclude: tuple[str, ...], shard: str | None) -> None:
     """Download exactly the recorded bytes of a version into DEST, verified."""
     v = _catalog(ctx).get(ref)
+    chosen = _selection(include, exclude, shard)
     show = sys.stderr.isatty() if progress is None else progress
-    with _progress(v.total_size, show) as cb:
+    with _progress(sum(a.size or 0 for a in v.select(**chosen)), show) as cb:
         result = v.download(dest, overwrite=overwrite, workers=workers, progress=cb,  # type: ignore[arg-type]
-                            strict=strict, raise_on_error=False)
+                            strict=strict, raise_on_error=False, **chosen)
     if as_json:
         _emit_json({"ref": v.ref, "dest": str(result.dest), "ok": result.ok, "counts": result.counts(),
                     "outcomes": [{"logical_path": o.logical_path, "status": o.status, "path": o.path,
@@ -221,11 +250,13 @@ def list_(ctx: click.Context, name: str | None, as_json: bool) -> None:
 @click.argument("ref", metavar="NAME[:VERSION|@ALIAS]")
 @click.argument("dest", type=click.Path(file_okay=False, exists=True))
 @click.option("--json", "as_json", is_flag=True)
+@_selection_options
 @click.pass_context
-def verify(ctx: click.Context, ref: str, dest: str, as_json: bool) -> None:
+def verify(ctx: click.Context, ref: str, dest: str, as_json: bool, include: tuple[str, ...],
+           exclude: tuple[str, ...], shard: str | None) -> None:
     """Check a local copy in DEST against the version's sizes and checksums."""
     v = _catalog(ctx).get(ref)
-    result = v.verify(dest)
+    result = v.verify(dest, **_selection(include, exclude, shard))
     if as_json:
         _emit_json({"ref": v.ref, "ok": result.ok, "outcomes": [
             {"logical_path": o.logical_path, "status": o.status, "detail": o.detail} for o in result.outcomes]})
@@ -241,11 +272,13 @@ def verify(ctx: click.Context, ref: str, dest: str, as_json: bool) -> None:
 @cli.command()
 @click.argument("ref", metavar="NAME[:VERSION|@ALIAS]")
 @click.option("--json", "as_json", is_flag=True)
+@_selection_options
 @click.pass_context
-def status(ctx: click.Context, ref: str, as_json: bool) -> None:
+def status(ctx: click.Context, ref: str, as_json: bool, include: tuple[str, ...], exclude: tuple[str, ...],
+           shard: str | None) -> None:
     """Compare a version with the store now: unchanged / modified / deleted / new."""
     v = _catalog(ctx).get(ref)
-    result = v.status()
+    result = v.status(**_selection(include, exclude, shard))
     if as_json:
         _emit_json({"ref": v.ref, "drifted": result.drifted, "outcomes": [
             {"logical_path": o.logical_path, "status": o.status, "uri": o.uri, "detail": o.detail}
