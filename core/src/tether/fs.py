@@ -61,13 +61,23 @@ from . import config, transfer
 from .catalog import ArtifactVersion, Catalog
 from .catalog.version import check_sources_allowed
 from .checksums import MultiHasher, kinds_to_verify
-from .errors import ChecksumMismatchError, NoDriverError, ObjectNotFoundError, ReadOnlyError
+from .errors import (
+    ChecksumMismatchError,
+    InvalidArgumentError,
+    NoDriverError,
+    ObjectNotFoundError,
+    ReadOnlyError,
+    TetherError,
+)
 from .models import Asset
 from .resolver import driver_for_uri
 from .selection import Filter, select
 
 #: Files up to this size are fetched whole and verified before their first byte is returned.
 DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024
+#: Options every fsspec filesystem takes (instance and listings caches, the event loop).
+_FSSPEC_OPTIONS = frozenset({"skip_instance_cache", "use_listings_cache", "listings_expiry_time", "max_paths",
+                             "asynchronous", "loop"})
 #: Checksum kinds strong enough to name a cache entry by content.
 _CONTENT_KEYS = ("sha256", "sha1", "md5")
 
@@ -154,6 +164,10 @@ class TetherFileSystem(AbstractFileSystem):
 
     def __init__(self, catalog: str | None = None, cache_dir: str | None = None,
                  block_size: int | None = None, pins: dict[str, str] | None = None, **kwargs: Any) -> None:
+        unknown = set(kwargs) - _FSSPEC_OPTIONS
+        if unknown:  # e.g. storage_options={"storage_options": ...}: say so, do not read the default catalog
+            raise InvalidArgumentError(f"unknown tether:// option(s) {sorted(unknown)}; tether:// takes catalog, "
+                                       "cache_dir and block_size")
         super().__init__(catalog=catalog, cache_dir=cache_dir, block_size=block_size, pins=pins, **kwargs)
         self.catalog = Catalog(catalog or self.default_catalog)
         self.cache_dir = os.path.abspath(os.path.expanduser(cache_dir)) if cache_dir else None
@@ -360,6 +374,8 @@ class TetherFileSystem(AbstractFileSystem):
                                  retry=transfer.RetryPolicy.from_env(), driver_for=lambda _a: driver)
         try:
             dl.fetch(attrs.evolve(asset, logical_path=key), final, "overwrite")
+        except TetherError as exc:  # name the asset, not the cache entry
+            raise type(exc)(exc.message.replace(repr(key), repr(asset.logical_path))) from None
         finally:
             dl.close()
         return str(final)

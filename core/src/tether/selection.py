@@ -200,4 +200,4 @@ def shard_paths(ref: str | ArtifactVersion, i: int, n: int, *, catalog: str | Ca
         cat = catalog if isinstance(catalog, Catalog) else Catalog(catalog)
         version = cat.get(ref)
     chosen = select(version.assets, include=include, exclude=exclude, shard=(i, n), label=version.ref)
-    return [f"tether://{version.ref}/{a.logical_path}" for a in chosen]
+    return [f"tether://{version.ref}/{a.logical_path}" for a in chosen if a.synced]
