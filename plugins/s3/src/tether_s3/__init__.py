@@ -25,7 +25,7 @@ from typing import Any
 
 from tether import hookimpl
 from tether.checksums import b64_to_hex
-from tether.driver import Driver, Resolution, check_cap, folder_prefix, iso_time
+from tether.driver import DEFAULT_MAX_OBJECTS, Driver, Resolution, folder_prefix, iso_time, too_many
 from tether.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -328,23 +328,25 @@ class S3Driver(Driver):
 
         return parallel_map(one, objects, self.default_workers)
 
-    def list(self, uri: str, *, max_objects: int = 10_000) -> list[RemoteObject]:
-        """One paginated listing: ListObjectVersions on versioned buckets (the
-        live version of each key, with its id), else ListObjectsV2."""
+    def list(self, uri: str, *, max_objects: int = DEFAULT_MAX_OBJECTS) -> list[RemoteObject]:
+        """Every object under the prefix, with ListObjectVersions on versioned buckets
+        (the live version of each key, with its id), else ListObjectsV2: sub-folders
+        listed concurrently, pages parsed by tether (see :mod:`tether_s3.listing`).
+        Sorted by key, as one paginator returns them."""
+        from fsspec.asyn import sync
+
+        from .listing import Lister
+
         bucket, prefix = self.split(self.path_of(uri))
-        out: list[RemoteObject] = []
         with self.translating(uri):
             versioned = self.versioned(bucket)
-            op, rows = ("list_object_versions", "Versions") if versioned else ("list_objects_v2", "Contents")
-            for page in self._pages(bucket, op, Prefix=prefix):
-                for row in page.get(rows, []):
-                    if (row.get("IsLatest") or not versioned) and not row["Key"].endswith("/"):
-                        out.append(self._object(bucket, row["Key"], size=row.get("Size", 0),
-                                                etag=_etag(row.get("ETag")), version_id=row.get("VersionId"),
-                                                modified=row.get("LastModified")))
-        check_cap(len(out), max_objects, uri)
-        out.sort(key=lambda o: o.path)
-        return out
+            fs = self.fs(bucket)
+            lister = Lister(fs, bucket, versioned, max_objects, lambda n: too_many(n, max_objects, uri))
+            rows = sync(fs.loop, lister.run, prefix)
+        rows.sort()
+        obj = self._object
+        return [obj(bucket, key, size=size, etag=_etag(etag), version_id=vid, modified=modified)
+                for key, size, etag, vid, modified in rows]
 
     # ---------------------------------------------------------------- transfer
     def read_range(self, asset: Asset, start: int, end: int) -> bytes:
