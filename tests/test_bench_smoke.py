@@ -18,9 +18,12 @@ def test_bench_tiny_runs_every_scenario_and_writes_results() -> None:
     doc = json.loads(path.read_text())
     path.unlink()
     titles = [d["title"] for d in doc["results"]]
-    assert [t.split(" ")[0] for t in titles] == ["resolve", "resolve", "resolve", "download", "download", "log",
-                                                 "catalog:", "import"]
+    assert [t.split(" ")[0] for t in titles] == ["resolve", "resolve", "resolve", "scale:", "scale:", "scale:",
+                                                 "download", "download", "log", "catalog:", "import"]
     resolve = doc["results"][0]
     assert resolve["requests (one run)"]["tether"] <= 4  # one listing page plus per-bucket facts
     assert "not run" in resolve["wandb Artifact.add_reference"]  # peers absent: said, not dropped
     assert doc["results"][-1]["heavy_modules"] == "[]"
+    for scale in doc["results"][3:6]:  # tether and boto3 listed the same keys; requests were counted
+        assert scale["same objects in the same order"] is True
+        assert set(scale["requests (one run)"]) == {"tether", *scale["ratios"]}
