@@ -108,13 +108,13 @@ def test_tampered_large_file_streams_but_never_returns_its_last_block(version, s
     tamper(src / "train" / "cats" / "1.bin")  # the last byte changed
     fs = new_fs(block_size=1024 * 1024)
     got = b""
-    with fs.open("data@prod/train/cats/1.bin") as f, pytest.raises(ChecksumMismatchError, match="sha256"):
-        while True:
-            chunk = f.read(256 * 1024)
-            if not chunk:
-                break
-            got += chunk
-    assert len(got) < BIG  # the block holding the changed byte was held back
+    with fs.open("data@prod/train/cats/1.bin") as f:
+        with pytest.raises(ChecksumMismatchError, match="sha256"):
+            while chunk := f.read(256 * 1024):
+                got += chunk
+        assert len(got) < BIG  # the block holding the changed byte was held back ...
+        with pytest.raises(ChecksumMismatchError):
+            f.read()  # ... and asking again does not hand it out
     assert got == (src / "train" / "cats" / "1.bin").read_bytes()[: len(got)]
 
 

@@ -72,6 +72,7 @@ class TetherFile(AbstractBufferedFile):
         self._check = _verifier(asset)
         self._hashed = 0  # bytes from offset 0 fed to the verifier, in order
         self._in_order = True
+        self._bad: ChecksumMismatchError | None = None
         super().__init__(fs, path, "rb", block_size=block_size, cache_type="readahead",
                          cache_options=cache_options, size=asset.size or 0)
 
@@ -93,6 +94,8 @@ class TetherFile(AbstractBufferedFile):
         raise AssertionError("unreachable")
 
     def _fetch_range(self, start: int, end: int) -> bytes:
+        if self._bad is not None:
+            raise self._bad  # a file that failed verification stays failed: no retry hands out its end
         end = min(end, self.size)
         if start >= end:
             return b""
@@ -106,7 +109,11 @@ class TetherFile(AbstractBufferedFile):
                 self._check.update(data[self._hashed - start:])
                 self._hashed = end
                 if end == self.size:
-                    self._check.check()  # before the last block reaches the reader
+                    try:
+                        self._check.check()  # before the last block reaches the reader
+                    except ChecksumMismatchError as exc:
+                        self._bad = exc
+                        raise
         return data
 
     def _small(self) -> bytes:
