@@ -110,3 +110,25 @@ def test_max_objects_stops_the_listing_and_says_how_to_raise_it(s3_client, bucke
     msg = str(info.value)
     assert "more than max_objects=100" in msg and "default is 10000" in msg
     assert "max_objects=N" in msg and "--max-objects N" in msg
+
+
+def _body(items: str, top: str = "<IsTruncated>false</IsTruncated>") -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/'
+            f'2006-03-01/"><Name>b</Name>{top}{items}</ListBucketResult>').encode()
+
+
+@pytest.mark.parametrize("body", [
+    _body('<Contents><Key>a%20b%2Bc%26d%3C.bin</Key><LastModified>2026-11-25T10:00:00.123Z</LastModified>'
+          '<ETag>&quot;0cc175b9c0f1b6a831c399e269772661&quot;</ETag><ChecksumAlgorithm>CRC64NVME'
+          '</ChecksumAlgorithm><Size>7</Size><Owner><ID>x</ID></Owner><StorageClass>STANDARD</StorageClass>'
+          '</Contents><CommonPrefixes><Prefix>d%C3%A9/</Prefix></CommonPrefixes>',
+          "<EncodingType>url</EncodingType><IsTruncated>true</IsTruncated>"
+          "<NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>"),
+    _body("<Contents>\n  <Key>plain &amp; &lt;escaped&gt; \u00e9</Key>\n  <Size>0</Size>\n"
+          "  <ETag>\"abc-2\"</ETag>\n</Contents>\n<CommonPrefixes>\n  <Prefix>x/</Prefix>\n</CommonPrefixes>"),
+])
+def test_pages_read_by_tether_match_elementtree(body: bytes) -> None:
+    fast, tree = listing._parse_flat(body, "ListObjectsV2"), listing._parse_tree(body, "ListObjectsV2")
+    assert (fast.rows, fast.prefixes, fast.truncated, fast.next) == (tree.rows, tree.prefixes, tree.truncated,
+                                                                     tree.next)
+    assert fast.rows[0][0] in ("a b+c&d<.bin", "plain & <escaped> \u00e9")

@@ -38,11 +38,13 @@ from tether.errors import (
     VersionGoneError,
 )
 from tether.models import Asset, RemoteObject
+from tether.nogc import gc_paused
 from tether.parallel import parallel_map
 from tether.uris import redact
 
 __all__ = ["S3Driver"]
 
+_UNKNOWN = object()
 _VERSION_PIN_RE = re.compile(r"^(?P<path>.+)\?versionId=(?P<vid>[^/?&#]+)$")
 
 #: Options tether understands for s3 (``tether.configure("s3", ...)``,
@@ -215,9 +217,10 @@ class S3Driver(Driver):
 
     # ---------------------------------------------------------- bucket facts
     def _fact(self, bucket: str, name: str, compute: Any) -> Any:
-        with self._facts_lock:
-            if (bucket, name) in self._bucket_facts:
-                return self._bucket_facts[(bucket, name)]
+        # No lock to read a fact known already (a dict read is atomic): asked once per listed key.
+        value = self._bucket_facts.get((bucket, name), _UNKNOWN)
+        if value is not _UNKNOWN:
+            return value
         value = compute()
         with self._facts_lock:
             self._bucket_facts[(bucket, name)] = value
@@ -345,8 +348,9 @@ class S3Driver(Driver):
             rows = sync(fs.loop, lister.run, prefix)
         rows.sort()
         obj = self._object
-        return [obj(bucket, key, size=size, etag=_etag(etag), version_id=vid, modified=modified)
-                for key, size, etag, vid, modified in rows]
+        with gc_paused():  # one object per row, none cyclic
+            return [obj(bucket, key, size=size, etag=_etag(etag), version_id=vid, modified=modified)
+                    for key, size, etag, vid, modified in rows]
 
     # ---------------------------------------------------------------- transfer
     def read_range(self, asset: Asset, start: int, end: int) -> bytes:

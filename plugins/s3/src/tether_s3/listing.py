@@ -34,12 +34,15 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import html
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 from xml.etree import ElementTree
 
 from tether.driver import iso_time
+from tether.nogc import gc_paused
 
 #: Requests in flight at once for one listing.
 CONCURRENCY = 32
@@ -84,7 +87,46 @@ class Page:
 
 
 def parse_page(body: bytes, op: str) -> Page:
-    """One ListObjectsV2 / ListObjectVersions response body (latest versions only)."""
+    """One ListObjectsV2 / ListObjectVersions response body (latest versions only).
+
+    S3's listing XML is flat and regular: each item's fields are read with one
+    regular expression (four times cheaper than ElementTree a key); anything it
+    does not expect (CDATA, an item without a key) is read by ElementTree."""
+    if b"<![CDATA[" not in body:
+        try:
+            return _parse_flat(body, op)
+        except (KeyError, ValueError):
+            pass
+    return _parse_tree(body, op)
+
+
+_FIELD = re.compile(rb"<(Key|Size|ETag|LastModified|VersionId|IsLatest)>([^<]*)</")
+_TOP = re.compile(rb"<(IsTruncated|NextContinuationToken|NextKeyMarker|NextVersionIdMarker|EncodingType)>([^<]*)</")
+_PREFIX = re.compile(rb"<CommonPrefixes>\s*<Prefix>([^<]*)</Prefix>")
+
+
+def _text(raw: bytes) -> str:
+    value = raw.decode("utf-8")
+    return html.unescape(value) if "&" in value else value  # &quot; &amp; &lt; &#...; as XML means them
+
+
+def _parse_flat(body: bytes, op: str) -> Page:
+    versions = op == "ListObjectVersions"
+    start, end = (b"<Version>", b"</Version>") if versions else (b"<Contents>", b"</Contents>")
+    rows: list[Row] = []
+    for part in body.split(start)[1:]:
+        r = dict(_FIELD.findall(part, 0, part.index(end)))
+        if versions and r.get(b"IsLatest") != b"true":
+            continue
+        etag, vid, modified = r.get(b"ETag"), r.get(b"VersionId"), r.get(b"LastModified")
+        rows.append((_text(r[b"Key"]), int(r.get(b"Size") or 0), None if etag is None else _text(etag),
+                     None if vid is None else _text(vid), None if modified is None else s3_time(modified.decode())))
+    fields = {k.decode(): _text(v) for k, v in _TOP.findall(body)}
+    prefixes = [_text(p) for p in _PREFIX.findall(body)]
+    return _finish(rows, prefixes, fields, versions)
+
+
+def _parse_tree(body: bytes, op: str) -> Page:
     root = ElementTree.fromstring(body)
     ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
     fields: dict[str, str] = {}
@@ -104,12 +146,15 @@ def parse_page(body: bytes, op: str) -> Page:
             prefixes.extend(c.text or "" for c in el)
         else:
             fields[el.tag[len(ns):]] = el.text or ""
-    if fields.get("EncodingType") == "url":
+    return _finish(rows, prefixes, fields, versions)
+
+
+def _finish(rows: list[Row], prefixes: list[str], fields: dict[str, str], versions: bool) -> Page:
+    if fields.get("EncodingType") == "url":  # keys, prefixes and key markers come URL-encoded
         rows = [(_dec(k), *rest) for k, *rest in rows]
         prefixes = [_dec(p) for p in prefixes]
-        for name in ("NextKeyMarker",):
-            if name in fields:
-                fields[name] = _dec(fields[name])
+        if "NextKeyMarker" in fields:
+            fields["NextKeyMarker"] = _dec(fields["NextKeyMarker"])
     return _page(rows, prefixes, fields.get("IsTruncated") == "true", fields, versions)
 
 
@@ -139,7 +184,8 @@ def _hook(operation_model: Any, response_dict: dict[str, Any], customized_respon
     if not _RAW.get() or response_dict.get("status_code") != 200 or not isinstance(response_dict.get("body"), bytes):
         return
     op = operation_model.name
-    customized_response_dict["TetherPage"] = parse_page(response_dict["body"], op)
+    with gc_paused():  # a page of rows, none cyclic: milliseconds
+        customized_response_dict["TetherPage"] = parse_page(response_dict["body"], op)
     response_dict["body"] = _EMPTY[op]  # botocore parses nothing: the page is read above
 
 
