@@ -41,12 +41,17 @@ from tests.servers import environ, start_fake_gcs, start_moto  # noqa: E402
 MiB = 1024 * 1024
 SIZES = {
     "tiny": dict(resolve=300, resolve_gcs=100, small=100, large=8 * MiB, local_files=200,
-                 local_bytes=20 * MiB, catalog=2_000, diff=2_000, runs=300, reps=1),
+                 local_bytes=20 * MiB, catalog=2_000, diff=2_000, runs=300, reps=1, scale_folders=20, scale_per_folder=100,
+                 scale_flat=1_000),
     "smoke": dict(resolve=2_000, resolve_gcs=500, small=500, large=256 * MiB, local_files=2_500,
-                  local_bytes=256 * MiB, catalog=20_000, diff=20_000, runs=2_000, reps=3),
+                  local_bytes=256 * MiB, catalog=20_000, diff=20_000, runs=2_000, reps=3, scale_folders=100, scale_per_folder=300,
+                  scale_flat=5_000),
     "full": dict(resolve=10_000, resolve_gcs=2_000, small=2_000, large=1024 * MiB, local_files=20_000,
-                 local_bytes=2048 * MiB, catalog=100_000, diff=100_000, runs=10_000, reps=3),
+                 local_bytes=2048 * MiB, catalog=100_000, diff=100_000, runs=10_000, reps=3, scale_folders=200, scale_per_folder=1_000,
+                 scale_flat=20_000),
 }
+#: What one S3 request costs away from the loopback (real listing pages take about this).
+LATENCY = 0.05
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -229,6 +234,102 @@ def scenario_resolve_gcs(ctx: dict) -> dict:
     with environ(STORAGE_EMULATOR_HOST=server.url):
         med = alternate({"tether": tether_resolve, "gcsfs find(detail=True)": gcsfs_find}, ctx["reps"])
     return show(f"resolve a GCS prefix of {n} objects", med)
+
+
+class Helper:
+    """A bench helper process (bench/*.py) that prints ``ready <port> ...`` and serves until
+    its stdin is closed."""
+
+    def __init__(self, *argv: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        line = self.proc.stdout.readline().split() if self.proc.stdout else []
+        if not line or line[0] != "ready":
+            self.stop()
+            raise RuntimeError(f"{argv[0]} did not start")
+        self.port, self.extra = int(line[1]), line[2:]
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def scenario_resolve_scale(ctx: dict) -> list[dict]:
+    """A large prefix over a 50 ms link: tether against the sequential boto3 paginator.
+
+    moto runs behind bench/latency_proxy.py, which delays every request by LATENCY and
+    replays listing pages it has fetched once (a warm-up run of each contender, which also
+    checks that both list the same keys in the same order), so the timed runs measure the
+    clients, not moto (bench/scale_server.py fills the buckets through moto's backend)."""
+    import boto3
+
+    import tether
+
+    size = ctx["size"]
+    folders, per, flat = size["scale_folders"], size["scale_per_folder"], size["scale_flat"]
+    tag = uuid.uuid4().hex[:6]
+    cases = [(f"scale-u-{tag}", False, folders), (f"scale-v-{tag}", True, folders), (f"scale-f-{tag}", False, 0)]
+    spec = [{"bucket": b, "versioned": v, "prefixes": f, "per_prefix": per, "flat": 0 if f else flat}
+            for b, v, f in cases]
+    t0 = time.perf_counter()
+    server = Helper(str(ROOT / "bench" / "scale_server.py"), json.dumps(spec))
+    proxy = Helper(str(ROOT / "bench" / "latency_proxy.py"), str(server.port), str(LATENCY))
+    filled = time.perf_counter() - t0
+    results = []
+    try:
+        s3 = boto3.client("s3", endpoint_url=proxy.url)
+
+        def stats(reset: bool = False) -> dict:
+            import urllib.request
+
+            with urllib.request.urlopen(f"{proxy.url}/__proxy__/{'reset' if reset else 'stats'}") as r:
+                return json.loads(r.read())
+
+        for bucket, versioned, nfolders in cases:
+            n = nfolders * per if nfolders else flat
+            tether.configure("s3", bucket=bucket, endpoint_url=proxy.url)
+            uri = f"s3://{bucket}/data/"
+            op, key = ("list_object_versions", "Versions") if versioned else ("list_objects_v2", "Contents")
+            got: dict[str, list[str]] = {}
+
+            def tether_resolve() -> None:
+                assets = tether.Artifact("scale").add_remote(uri, max_objects=n)
+                got["tether"] = [a.uri for a in assets]
+
+            def paginator() -> None:
+                got["paginator"] = [f"s3://{bucket}/{r['Key']}" for p in s3.get_paginator(op).paginate(
+                    Bucket=bucket, Prefix="data/") for r in p.get(key, [])]
+
+            runs: dict[str, Callable[[], float | None]] = {"tether": tether_resolve,
+                                                            f"boto3 {op} paginator (sequential)": paginator}
+            requests = {}
+            for name, fn in runs.items():  # warm-up: fills the proxy's pages, counts requests
+                stats(reset=True)
+                fn()
+                requests[name] = {k: v for k, v in stats().items() if k in ("requests", "max_in_flight")}
+            assert got["tether"] == got["paginator"] and len(got["tether"]) == n, "tether and boto3 differ"
+            stats(reset=True)
+            med = alternate(runs, ctx["reps"])
+            replay = stats()
+            shape = f"{nfolders} sub-folders of {per}" if nfolders else "one flat folder"
+            results.append(show(
+                f"scale: list {n} objects in {shape} ({'versioned' if versioned else 'unversioned'} bucket) "
+                f"over a {LATENCY * 1000:.0f} ms link", med, {
+                    "requests (one run)": requests,
+                    "same objects in the same order": True,
+                    "timed runs answered from replayed pages": f"{replay.get('replayed', 0)} of "
+                                                               f"{replay.get('requests', 0)} requests",
+                    "buckets filled and served in (s)": round(filled, 1)}))
+    finally:
+        proxy.stop()
+        server.stop()
+    return results
 
 
 def scenario_small(ctx: dict) -> dict:
@@ -605,6 +706,7 @@ def scenario_runs(ctx: dict) -> list[dict]:
 SCENARIOS = {
     "resolve": lambda ctx: [scenario_resolve(ctx, False), scenario_resolve(ctx, True)],
     "resolve-gcs": lambda ctx: [scenario_resolve_gcs(ctx)],
+    "scale": scenario_resolve_scale,
     "small": lambda ctx: [scenario_small(ctx)],
     "large": lambda ctx: [scenario_large(ctx), scenario_large_multipart(ctx)],
     "local": lambda ctx: [scenario_local(ctx)],
@@ -621,12 +723,15 @@ def main() -> None:
     ap.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated: " + ", ".join(SCENARIOS))
     ap.add_argument("--reps", type=int, default=None)
     ap.add_argument("--resolve", type=int, default=None, help="objects for the resolve scenario (e.g. 100000)")
+    ap.add_argument("--catalog", type=int, default=None, help="assets for the catalog scenario (e.g. 1000000)")
     ap.add_argument("--peer-python", default=os.environ.get("TETHER_BENCH_PEER_PYTHON"),
                     help="python of a venv with wandb and comet_ml (see bench/README.md)")
     args = ap.parse_args()
     size = dict(SIZES[args.size])
     if args.resolve:
         size["resolve"] = args.resolve
+    if args.catalog:
+        size["catalog"] = args.catalog
     only = [s for s in args.only.split(",") if s]
     unknown = set(only) - set(SCENARIOS)
     if unknown:

@@ -18,7 +18,8 @@ def test_bench_tiny_runs_every_scenario_and_writes_results() -> None:
     doc = json.loads(path.read_text())
     path.unlink()
     titles = [d["title"] for d in doc["results"]]
-    assert [t.split(" ")[0] for t in titles] == ["resolve", "resolve", "resolve", "download", "download", "download", "log",
+    assert [t.split(" ")[0] for t in titles] == ["resolve", "resolve", "resolve", "scale:", "scale:", "scale:",
+                                                 "download", "download", "download", "log",
                                                  "catalog:", "diff:", "import", "runs:", "runs:"]
     resolve = doc["results"][0]
     assert resolve["requests (one run)"]["tether"] <= 4  # one listing page plus per-bucket facts
@@ -26,3 +27,6 @@ def test_bench_tiny_runs_every_scenario_and_writes_results() -> None:
     assert doc["results"][-3]["heavy_modules"] == "[]"
     lineage = doc["results"][-2]  # lineage among 303 runs: the requests of a 3-run catalog
     assert lineage["requests grow with the catalog"] is False
+    for scale in doc["results"][3:6]:  # tether and boto3 listed the same keys; requests were counted
+        assert scale["same objects in the same order"] is True
+        assert set(scale["requests (one run)"]) == {"tether", *scale["ratios"]}

@@ -24,6 +24,7 @@ from .hookspecs import hookimpl
 from .models import Asset, RemoteObject
 from .plugins import get_driver
 from .run import Run
+from .selection import shard_paths
 from .transfer import DownloadResult, RetryPolicy, VerifyResult
 
 __version__ = "0.1.0"
@@ -52,4 +53,5 @@ __all__ = [
     "errors",
     "get_driver",
     "hookimpl",
+    "shard_paths",
 ]

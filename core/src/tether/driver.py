@@ -747,9 +747,17 @@ def folder_prefix(key: str) -> str:
 
 def check_cap(count: int, max_objects: int, uri: str) -> None:
     if count > max_objects:
-        raise TooManyObjectsError(
-            f"{redact(uri)} holds {count} objects, more than max_objects={max_objects}; "
-            "raise max_objects or narrow the prefix (nothing was recorded)")
+        raise too_many(count, max_objects, uri, complete=True)
+
+
+def too_many(count: int, max_objects: int, uri: str, *, complete: bool = False) -> TooManyObjectsError:
+    """The error of a prefix over the ``max_objects`` cap. ``complete=False``: the
+    listing stopped at ``count`` (there may be more), as soon as the cap was passed."""
+    held = f"{count}" if complete else f"at least {count}"
+    return TooManyObjectsError(
+        f"{redact(uri)} holds {held} objects, more than max_objects={max_objects} (the default is "
+        f"{DEFAULT_MAX_OBJECTS}); nothing was recorded. Raise the cap with add_remote(uri, max_objects=N), "
+        "Artifact(..., max_objects=N) or `tether log --max-objects N`, or narrow the prefix")
 
 
 def glob_regex(pattern: str) -> re.Pattern[str]:

@@ -100,6 +100,11 @@ class SchemeNotAllowedError(TetherError, PermissionError):
     the user has not allowed (``TETHER_ALLOW_SCHEMES``)."""
 
 
+class ReadOnlyError(TetherError, PermissionError):
+    """A write through a read-only view of a version (the ``tether://`` filesystem):
+    a logged version never changes; log a new one instead."""
+
+
 class AlreadyExistsError(TetherError, FileExistsError):
     """A create-if-absent write found the object already there."""
 

@@ -14,6 +14,7 @@ from ..errors import DownloadError, SchemeNotAllowedError
 from ..models import Asset, FrozenMap, Manifest
 from ..progress import Progress, expect, reporting
 from ..resolver import driver_for_uri, scheme_of
+from ..selection import Filter, filter_new, select
 from ..uris import redact
 from .status import StatusResult, status_of
 
@@ -154,35 +155,46 @@ class ArtifactVersion:
                 return a
         raise KeyError(logical_path)
 
+    def select(self, *, include: Filter = None, exclude: Filter = None,
+               shard: str | tuple[int, int] | None = None) -> tuple[Asset, ...]:
+        """The assets ``include`` / ``exclude`` patterns and ``shard=(i, n)`` choose
+        (see :mod:`tether.selection`); all of them when none is given."""
+        return select(self.assets, include=include, exclude=exclude, shard=shard, label=self.ref)
+
     def download(self, dest: str | os.PathLike[str], overwrite: transfer.Overwrite = "fail",
                  workers: int | None = None, progress: transfer.Progress | None = None, *,
                  strict: bool = False, raise_on_error: bool = True,
-                 require_verified: bool = False) -> transfer.DownloadResult:
-        """Fetch exactly the recorded bytes into ``dest`` (see :mod:`tether.transfer`).
+                 require_verified: bool = False, include: Filter = None, exclude: Filter = None,
+                 shard: str | tuple[int, int] | None = None) -> transfer.DownloadResult:
+        """Fetch exactly the recorded bytes into ``dest`` (see :mod:`tether.transfer`);
+        only the assets ``include`` / ``exclude`` / ``shard`` choose, when given.
 
         ``require_verified=True``: refuse (``UnverifiedAssetError``, nothing
         written) when any asset's ``verification`` is ``size-only``. A local
         file tracked in place that changed or vanished since it was logged
         cannot be fetched: its failure says so, and how to keep copies."""
-        check_sources_allowed(self.assets, self.catalog, self.ref)
-        result = transfer.download(self.assets, dest, overwrite=overwrite, workers=workers,
+        assets = self.select(include=include, exclude=exclude, shard=shard)
+        check_sources_allowed(assets, self.catalog, self.ref)
+        result = transfer.download(assets, dest, overwrite=overwrite, workers=workers,
                                    progress=progress, strict=strict, raise_on_error=False,
                                    driver_for=lambda a: driver_for_uri(a.uri or a.link), label=self.ref,
                                    require_verified=require_verified)
-        result = _explain_in_place(result, self.assets)
+        result = _explain_in_place(result, assets)
         failed = result.with_status("failed")
         if failed and raise_on_error:
-            raise DownloadError(f"{len(failed)} of {len(self.assets)} asset(s) of {self.ref} failed; first: "
+            raise DownloadError(f"{len(failed)} of {len(assets)} asset(s) of {self.ref} failed; first: "
                                 f"{failed[0].error}", result)
         return result
 
-    def verify(self, dest: str | os.PathLike[str], *, progress: Progress | None = None) -> transfer.VerifyResult:
-        """Check a local copy under ``dest`` against the manifest (``progress``:
-        the bytes hashed, see :mod:`tether.progress`)."""
+    def verify(self, dest: str | os.PathLike[str], *, progress: Progress | None = None, include: Filter = None,
+               exclude: Filter = None, shard: str | tuple[int, int] | None = None) -> transfer.VerifyResult:
+        """Check a local copy under ``dest`` against the manifest, the chosen
+        assets only (``progress``: the bytes hashed, see :mod:`tether.progress`)."""
+        assets = self.select(include=include, exclude=exclude, shard=shard)
         with reporting(progress):
             if progress is not None:
-                expect("hashing", sum(a.size or 0 for a in self.assets if a.synced))
-            return transfer.verify(self.assets, dest)
+                expect("hashing", sum(a.size or 0 for a in assets if a.synced))
+            return transfer.verify(assets, dest)
 
     def check(self, *, workers: int | None = None, risks: bool = True) -> CheckResult:
         """Whether every pinned object version is still in its store, with the
@@ -192,12 +204,22 @@ class ArtifactVersion:
 
         return check_version(self, workers=workers, risks=risks)
 
-    def status(self, *, progress: Progress | None = None) -> StatusResult:
+    def status(self, *, progress: Progress | None = None, include: Filter = None, exclude: Filter = None,
+               shard: str | tuple[int, int] | None = None) -> StatusResult:
         """Compare the recorded assets with the store now: one listing per source
-        (``progress``: the objects listed, see :mod:`tether.progress`)."""
-        check_sources_allowed(self.assets, self.catalog, self.ref)
+        (``progress``: the objects listed, see :mod:`tether.progress`).
+
+        With filters, only the chosen assets are compared, and an object new
+        under a source is reported when the logical path it would get matches
+        ``include`` / ``exclude``; a new object belongs to no shard, so with
+        ``shard`` none is reported."""
+        assets = self.select(include=include, exclude=exclude, shard=shard)
+        check_sources_allowed(assets, self.catalog, self.ref)
         with reporting(progress):
-            return status_of(self.assets)
+            result = status_of(assets)
+        if include is None and exclude is None and shard is None:
+            return result
+        return filter_new(result, self.assets, include=include, exclude=exclude, shard=shard)
 
     def diff(self, other: ArtifactVersion, *, prefix: str | None = None) -> VersionDiff:
         """What changed from this version to ``other``: assets added, removed,

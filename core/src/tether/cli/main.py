@@ -182,6 +182,32 @@ def log(ctx: click.Context, name: str, uris: tuple[str, ...], uploads: tuple[str
         click.echo(log_line(v, cat, aliases, tags))
 
 
+def _check_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from ..selection import parse_shard
+
+    try:
+        parse_shard(value)
+    except TetherError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
+def _selection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--include / --exclude / --shard: the assets a command works on (see tether.selection)."""
+    fn = click.option("--shard", default=None, metavar="I/N", callback=_check_shard,
+                      help="Only shard I of N (0-based), balanced by bytes; the same on every machine.")(fn)
+    fn = click.option("--exclude", "exclude", multiple=True, metavar="PATTERN",
+                      help="Skip logical paths matching PATTERN (repeatable).")(fn)
+    fn = click.option("--include", "include", multiple=True, metavar="PATTERN",
+                      help="Only logical paths matching PATTERN, e.g. 'train/**' (repeatable).")(fn)
+    return fn
+
+
+def _selection(include: tuple[str, ...], exclude: tuple[str, ...], shard: str | None) -> dict[str, Any]:
+    return {"include": list(include) or None, "exclude": list(exclude) or None, "shard": shard}
+
+
+
 @cli.command()
 @click.argument("ref", metavar="NAME[:VERSION|@ALIAS]", shell_complete=complete_ref)
 @click.argument("dest", type=click.Path(file_okay=False))
@@ -193,15 +219,19 @@ def log(ctx: click.Context, name: str, uris: tuple[str, ...], uploads: tuple[str
 @shown_progress.progress_option
 @click.option("--require-verified", is_flag=True,
               help="Refuse a version with assets only checkable by size (no checksum recorded).")
+@_selection_options
 @click.pass_context
 def download(ctx: click.Context, ref: str, dest: str, overwrite: str, workers: int | None,
-             strict: bool, as_json: bool, progress: bool | None, require_verified: bool) -> None:
+             strict: bool, as_json: bool, progress: bool | None, require_verified: bool,
+             include: tuple[str, ...], exclude: tuple[str, ...], shard: str | None) -> None:
     """Download exactly the recorded bytes of a version into DEST, verified."""
     v = _catalog(ctx).get(ref)
+    chosen = _selection(include, exclude, shard)
     show = sys.stderr.isatty() if progress is None else progress
-    with _progress(v.total_size, show) as cb:
+    with _progress(sum(a.size or 0 for a in v.select(**chosen)), show) as cb:
         result = v.download(dest, overwrite=overwrite, workers=workers, progress=cb,  # type: ignore[arg-type]
-                            strict=strict, raise_on_error=False, require_verified=require_verified)
+                            strict=strict, raise_on_error=False, require_verified=require_verified,
+                            **chosen)
     problem = download_problem(result, v.ref)
     if as_json:
         _emit_json({"ref": v.ref, "dest": str(result.dest), "ok": result.ok, "counts": result.counts(),
@@ -277,12 +307,14 @@ def list_(ctx: click.Context, name: str | None, as_json: bool) -> None:
 @click.argument("dest", type=click.Path(file_okay=False, exists=True))
 @_json_option("every file's outcome")
 @shown_progress.progress_option
+@_selection_options
 @click.pass_context
-def verify(ctx: click.Context, ref: str, dest: str, as_json: bool, progress: bool | None) -> None:
+def verify(ctx: click.Context, ref: str, dest: str, as_json: bool, progress: bool | None,
+           include: tuple[str, ...], exclude: tuple[str, ...], shard: str | None) -> None:
     """Check a local copy in DEST against the version's sizes and checksums."""
     v = _catalog(ctx).get(ref)
     with shown_progress.display(shown_progress.wanted(progress)) as cb:
-        result = v.verify(dest, progress=cb)
+        result = v.verify(dest, progress=cb, **_selection(include, exclude, shard))
     checked, nothing = verify_summary(result)
     ok = result.ok and nothing is None
     if as_json:
@@ -305,15 +337,17 @@ def verify(ctx: click.Context, ref: str, dest: str, as_json: bool, progress: boo
 @click.argument("ref", metavar="NAME[:VERSION|@ALIAS]", shell_complete=complete_ref)
 @_json_option("every asset's status")
 @shown_progress.progress_option
+@_selection_options
 @click.pass_context
-def status(ctx: click.Context, ref: str, as_json: bool, progress: bool | None) -> None:
+def status(ctx: click.Context, ref: str, as_json: bool, progress: bool | None,
+           include: tuple[str, ...], exclude: tuple[str, ...], shard: str | None) -> None:
     """Compare a version with the store now: unchanged / modified / deleted / new.
 
     Exits 1 when anything drifted (modified, deleted or new), like verify on
     problems, so a script can test it; 0 when everything is unchanged."""
     v = _catalog(ctx).get(ref)
     with shown_progress.display(shown_progress.wanted(progress)) as cb:
-        result = v.status(progress=cb)
+        result = v.status(progress=cb, **_selection(include, exclude, shard))
     if as_json:
         _emit_json({"ref": v.ref, "drifted": result.drifted, "outcomes": [
             {"logical_path": o.logical_path, "status": o.status, "uri": o.uri, "detail": o.detail}

@@ -27,9 +27,18 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import attrs
-from tether import hookimpl, progress
+from tether import hookimpl
 from tether.checksums import b64_to_hex, multipart_parts, uniform_part_size
-from tether.driver import Driver, Resolution, RiskReport, StoredObject, check_cap, folder_prefix, iso_time
+from tether.driver import (
+    DEFAULT_MAX_OBJECTS,
+    Driver,
+    Resolution,
+    RiskReport,
+    StoredObject,
+    folder_prefix,
+    iso_time,
+    too_many,
+)
 from tether.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -42,12 +51,14 @@ from tether.errors import (
     VersionGoneError,
 )
 from tether.models import Asset, RemoteObject
+from tether.nogc import gc_paused
 from tether.options import Option
 from tether.parallel import parallel_map
 from tether.uris import redact
 
 __all__ = ["S3Driver"]
 
+_UNKNOWN = object()
 _VERSION_PIN_RE = re.compile(r"^(?P<path>.+)\?versionId=(?P<vid>[^/?&#]+)$")
 
 #: Options tether understands for s3 (``tether.configure("s3", ...)``,
@@ -234,9 +245,10 @@ class S3Driver(Driver):
 
     # ---------------------------------------------------------- bucket facts
     def _fact(self, bucket: str, name: str, compute: Any) -> Any:
-        with self._facts_lock:
-            if (bucket, name) in self._bucket_facts:
-                return self._bucket_facts[(bucket, name)]
+        # No lock to read a fact known already (a dict read is atomic): asked once per listed key.
+        value = self._bucket_facts.get((bucket, name), _UNKNOWN)
+        if value is not _UNKNOWN:
+            return value
         value = compute()
         with self._facts_lock:
             self._bucket_facts[(bucket, name)] = value
@@ -383,24 +395,26 @@ class S3Driver(Driver):
                 out[i] = attrs.evolve(out[i], part_size=part_size)
         return out
 
-    def list(self, uri: str, *, max_objects: int = 10_000) -> list[RemoteObject]:
-        """One paginated listing: ListObjectVersions on versioned buckets (the
-        live version of each key, with its id), else ListObjectsV2."""
+    def list(self, uri: str, *, max_objects: int = DEFAULT_MAX_OBJECTS) -> list[RemoteObject]:
+        """Every object under the prefix, with ListObjectVersions on versioned buckets
+        (the live version of each key, with its id), else ListObjectsV2: sub-folders
+        listed concurrently, pages parsed by tether (see :mod:`tether_s3.listing`).
+        Sorted by key, as one paginator returns them."""
+        from fsspec.asyn import sync
+
+        from .listing import Lister
+
         bucket, prefix = self.split(self.path_of(uri))
-        out: list[RemoteObject] = []
         with self.translating(uri):
             versioned = self.versioned(bucket)
-            op, rows = ("list_object_versions", "Versions") if versioned else ("list_objects_v2", "Contents")
-            for page in self._pages(bucket, op, Prefix=prefix):
-                for row in page.get(rows, []):
-                    if (row.get("IsLatest") or not versioned) and not row["Key"].endswith("/"):
-                        out.append(self._object(bucket, row["Key"], size=row.get("Size", 0),
-                                                etag=_etag(row.get("ETag")), version_id=row.get("VersionId"),
-                                                modified=row.get("LastModified")))
-                progress.advance("listing", len(page.get(rows, [])), "objects")
-        check_cap(len(out), max_objects, uri)
-        out.sort(key=lambda o: o.path)
-        return out
+            fs = self.fs(bucket)
+            lister = Lister(fs, bucket, versioned, max_objects, lambda n: too_many(n, max_objects, uri))
+            rows = sync(fs.loop, lister.run, prefix)
+        rows.sort()
+        obj = self._object
+        with gc_paused():  # one object per row, none cyclic
+            return [obj(bucket, key, size=size, etag=_etag(etag), version_id=vid, modified=modified)
+                    for key, size, etag, vid, modified in rows]
 
     # ---------------------------------------------------------------- transfer
     def read_range(self, asset: Asset, start: int, end: int) -> bytes:
