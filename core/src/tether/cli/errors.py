@@ -30,6 +30,8 @@ CLI_SPELLINGS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r" or '(fail|preserve|overwrite)' to "), r" or --overwrite \1 to "),
     (re.compile(r"\bmax_objects=(\d+)"), r"--max-objects \1"),
     (re.compile(r"\braise max_objects\b"), "raise --max-objects (or TETHER_MAX_OBJECTS)"),
+    (re.compile(r"\bRaise the cap with add_remote\(uri, max_objects=N\), Artifact\(\.\.\., max_objects=N\) "
+                r"or `tether log --max-objects N`"), "raise --max-objects (or TETHER_MAX_OBJECTS)"),
     (re.compile(r"\(strict=True\)"), "(--strict)"),
     (re.compile(r"\blog with Artifact\.add \(CLI: tether log without --in-place\)"), "log without --in-place"),
     (re.compile(r"\bArtifact\.add keeps copies\b"), "tether log without --in-place keeps copies"),
