@@ -17,13 +17,17 @@ million keys cost minutes. This lister
   tiny folders never cost a request each (on versioned buckets, which have no
   StartAfter, such a prefix is one paginator). A flat prefix is one
   paginator, as before, with one extra request sent alongside its first page;
-* **parses pages itself**: ListObjectsV2 / ListObjectVersions XML is read with
-  ElementTree in a ``before-parse`` hook (botocore's public event for custom
-  parsing) on the lister's own requests only, marked by a context variable,
-  and botocore is left an empty document to parse. Keys are URL-decoded as
-  botocore would (``encoding-type=url``), timestamps normalised to what
-  :func:`tether.driver.iso_time` makes of botocore's datetimes. Any page the
-  hook did not see is read from botocore's parse instead.
+* **parses pages itself**: ListObjectsV2 / ListObjectVersions XML is read in
+  a ``before-parse`` hook (botocore's public event for custom parsing) on the
+  lister's own requests only, marked by a context variable, with one regular
+  expression per key (ElementTree for anything unusual), and botocore is left
+  an empty document to parse; botocore's check for an error inside a 200
+  (another full parse of every page) is replaced there by a closing-tag check.
+  Keys are URL-decoded as botocore would (``encoding-type=url``), timestamps
+  normalised to what :func:`tether.driver.iso_time` makes of botocore's
+  datetimes. Any page the hook did not see is read from botocore's parse.
+  Measured (bench ``scale``): about 15 us a key in all, against 130 for the
+  paginator's parsing alone.
 
 The result is the same objects in the same order (sorted by key) as one
 paginator gives. ``max_objects`` is checked as pages arrive: the listing stops
