@@ -86,7 +86,7 @@ def test_a_versioned_object_overwritten_after_logging_still_reads_the_logged_byt
 @pytest.fixture(scope="module")
 def dask_client(moto_server):
     """A real local Dask cluster: two worker processes on 127.0.0.1."""
-    distributed = pytest.importorskip("distributed")
+    import distributed  # a test dependency (requirements-test.txt): never skipped
     with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1",
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         yield client

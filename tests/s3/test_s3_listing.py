@@ -132,3 +132,20 @@ def test_pages_read_by_tether_match_elementtree(body: bytes) -> None:
     assert (fast.rows, fast.prefixes, fast.truncated, fast.next) == (tree.rows, tree.prefixes, tree.truncated,
                                                                      tree.next)
     assert fast.rows[0][0] in ("a b+c&d<.bin", "plain & <escaped> \u00e9")
+
+
+@pytest.mark.parametrize("body", [
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>x</Message></Error>',
+    _body("<Contents><Key>a</Key><Size>1</Size></Contents>")[:-30],  # cut short
+])
+def test_an_error_in_a_200_or_a_cut_page_is_retried_not_read(s3_client, body: bytes) -> None:
+    # What botocore's own 200-error check does (which the hook replaces for tether's pages): a 500, retried.
+    model = s3_client.meta.service_model.operation_model("ListObjectsV2")
+    response = {"status_code": 200, "body": body, "headers": {}}
+    custom: dict = {}
+    token = listing._RAW.set(True)
+    try:
+        listing._hook(operation_model=model, response_dict=response, customized_response_dict=custom)
+    finally:
+        listing._RAW.reset(token)
+    assert response["status_code"] == 500 and "TetherPage" not in custom

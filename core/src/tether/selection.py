@@ -162,10 +162,15 @@ def filter_new(result: StatusResult, all_assets: Sequence[Asset], *, include: Fi
             continue
         src = canonical.get(a.source)
         if src is None:  # a source as logged (a plain path) -> the URIs its objects have
+            from .errors import TetherError
             from .resolver import driver_for_uri
 
-            driver = driver_for_uri(a.source)
-            src = canonical[a.source] = driver.uri_of(driver.path_of(a.source))
+            try:
+                driver = driver_for_uri(a.source)
+                src = driver.uri_of(driver.path_of(a.source))
+            except TetherError:
+                src = a.source  # no driver to say: compared as written
+            canonical[a.source] = src
         base = src.split("*", 1)[0].rsplit("/", 1)[0] + "/" if "*" in src else src.rstrip("/") + "/"
         if base not in bases and a.uri.startswith(base) and a.logical_path.endswith(a.uri[len(base):]):
             bases[base] = a.logical_path[: len(a.logical_path) - len(a.uri) + len(base)]

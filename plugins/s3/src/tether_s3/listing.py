@@ -17,13 +17,17 @@ million keys cost minutes. This lister
   tiny folders never cost a request each (on versioned buckets, which have no
   StartAfter, such a prefix is one paginator). A flat prefix is one
   paginator, as before, with one extra request sent alongside its first page;
-* **parses pages itself**: ListObjectsV2 / ListObjectVersions XML is read with
-  ElementTree in a ``before-parse`` hook (botocore's public event for custom
-  parsing) on the lister's own requests only, marked by a context variable,
-  and botocore is left an empty document to parse. Keys are URL-decoded as
-  botocore would (``encoding-type=url``), timestamps normalised to what
-  :func:`tether.driver.iso_time` makes of botocore's datetimes. Any page the
-  hook did not see is read from botocore's parse instead.
+* **parses pages itself**: ListObjectsV2 / ListObjectVersions XML is read in
+  a ``before-parse`` hook (botocore's public event for custom parsing) on the
+  lister's own requests only, marked by a context variable, with one regular
+  expression per key (ElementTree for anything unusual), and botocore is left
+  an empty document to parse; botocore's check for an error inside a 200
+  (another full parse of every page) is replaced there by a closing-tag check.
+  Keys are URL-decoded as botocore would (``encoding-type=url``), timestamps
+  normalised to what :func:`tether.driver.iso_time` makes of botocore's
+  datetimes. Any page the hook did not see is read from botocore's parse.
+  Measured (bench ``scale``): about 15 us a key in all, against 130 for the
+  paginator's parsing alone.
 
 The result is the same objects in the same order (sorted by key) as one
 paginator gives. ``max_objects`` is checked as pages arrive: the listing stops
@@ -100,29 +104,29 @@ def parse_page(body: bytes, op: str) -> Page:
     return _parse_tree(body, op)
 
 
-_FIELD = re.compile(rb"<(Key|Size|ETag|LastModified|VersionId|IsLatest)>([^<]*)</")
-_TOP = re.compile(rb"<(IsTruncated|NextContinuationToken|NextKeyMarker|NextVersionIdMarker|EncodingType)>([^<]*)</")
-_PREFIX = re.compile(rb"<CommonPrefixes>\s*<Prefix>([^<]*)</Prefix>")
+_FIELD = re.compile(r"<(Key|Size|ETag|LastModified|VersionId|IsLatest)>([^<]*)</")
+_TOP = re.compile(r"<(IsTruncated|NextContinuationToken|NextKeyMarker|NextVersionIdMarker|EncodingType)>([^<]*)</")
+_PREFIX = re.compile(r"<CommonPrefixes>\s*<Prefix>([^<]*)</Prefix>")
 
 
-def _text(raw: bytes) -> str:
-    value = raw.decode("utf-8")
+def _text(value: str) -> str:
     return html.unescape(value) if "&" in value else value  # &quot; &amp; &lt; &#...; as XML means them
 
 
 def _parse_flat(body: bytes, op: str) -> Page:
+    text = body.decode("utf-8")
     versions = op == "ListObjectVersions"
-    start, end = (b"<Version>", b"</Version>") if versions else (b"<Contents>", b"</Contents>")
+    start, end = ("<Version>", "</Version>") if versions else ("<Contents>", "</Contents>")
     rows: list[Row] = []
-    for part in body.split(start)[1:]:
+    for part in text.split(start)[1:]:
         r = dict(_FIELD.findall(part, 0, part.index(end)))
-        if versions and r.get(b"IsLatest") != b"true":
+        if versions and r.get("IsLatest") != "true":
             continue
-        etag, vid, modified = r.get(b"ETag"), r.get(b"VersionId"), r.get(b"LastModified")
-        rows.append((_text(r[b"Key"]), int(r.get(b"Size") or 0), None if etag is None else _text(etag),
-                     None if vid is None else _text(vid), None if modified is None else s3_time(modified.decode())))
-    fields = {k.decode(): _text(v) for k, v in _TOP.findall(body)}
-    prefixes = [_text(p) for p in _PREFIX.findall(body)]
+        etag, vid, modified = r.get("ETag"), r.get("VersionId"), r.get("LastModified")
+        rows.append((_text(r["Key"]), int(r.get("Size") or 0), None if etag is None else _text(etag),
+                     None if vid is None else _text(vid), None if modified is None else s3_time(modified)))
+    fields = {k: _text(v) for k, v in _TOP.findall(text)}
+    prefixes = [_text(p) for p in _PREFIX.findall(text)]
     return _finish(rows, prefixes, fields, versions)
 
 
@@ -183,16 +187,43 @@ def _hook(operation_model: Any, response_dict: dict[str, Any], customized_respon
           **_: Any) -> None:
     if not _RAW.get() or response_dict.get("status_code") != 200 or not isinstance(response_dict.get("body"), bytes):
         return
-    op = operation_model.name
+    op, body = operation_model.name, response_dict["body"]
+    if not body.rstrip().endswith(_END[op]):
+        # An error in a 200 (S3 does that) or a body cut short: what botocore's own check
+        # (skipped for these pages, below) does, so the SDK retries it.
+        response_dict["status_code"] = 500
+        return
     with gc_paused():  # a page of rows, none cyclic: milliseconds
-        customized_response_dict["TetherPage"] = parse_page(response_dict["body"], op)
+        customized_response_dict["TetherPage"] = parse_page(body, op)
     response_dict["body"] = _EMPTY[op]  # botocore parses nothing: the page is read above
 
 
+_END = {"ListObjectsV2": b"</ListBucketResult>", "ListObjectVersions": b"</ListVersionsResult>"}
+
+
 def install(client: Any) -> None:
-    """Register the parsing hook on ``client`` once."""
+    """Register the parsing hook on ``client`` once.
+
+    botocore checks every 200 answer of S3 for an embedded error by parsing the
+    whole body with ElementTree first (``_handle_200_error``), which costs as much
+    as reading the page: for the lister's own pages the hook does that check
+    itself (a complete page ends with its root's closing tag), and botocore's
+    runs for everything else. If botocore renames it, it simply keeps running."""
     if getattr(client, "_tether_listing_hook", False):
         return
+    events = client.meta.events
+    try:
+        from botocore.handlers import _handle_200_error as check_200
+    except ImportError:  # pragma: no cover - another botocore: its check stays as it is
+        check_200 = None
+    if check_200 is not None:
+        def guarded(**kwargs: Any) -> Any:
+            if _RAW.get() and getattr(kwargs.get("operation_model"), "name", None) in _EMPTY:
+                return None
+            return check_200(**kwargs)
+
+        events.unregister("before-parse.s3.*", check_200)
+        events.register_first("before-parse.s3.*", guarded)
     for op in _EMPTY:
         client.meta.events.register(f"before-parse.s3.{op}", _hook)
     client._tether_listing_hook = True
