@@ -1,21 +1,28 @@
 """Streaming checksums: which kinds tether can verify, and how strong each is.
 
-Values are stored as lower-case hex for every kind tether computes (``sha256``,
-``sha1``, ``md5``, ``crc32c``). ``etag`` is kept verbatim (quotes stripped): it
-identifies an object version but is not a content hash in general.
+Which kinds exist is the kind table (:mod:`tether.checksum_kinds`): core's
+built-ins (``sha256``, ``sha512``, ``sha1``, ``md5``, ``crc32c``, ``crc32``,
+``etag``) plus every kind an installed plugin registers through
+``tether_register_checksums``. Values are stored as lower-case hex for every
+kind tether computes. ``etag`` is kept verbatim (quotes stripped): it
+identifies an object version but is not a content hash in general. A kind no
+installed plugin registers is kept in a manifest but never trusted.
 
 Every synced asset has a *verification strength*, the strongest check tether
-can make of its bytes (:func:`verification_strength`), strongest first:
+can make of its bytes (:func:`verification_strength`), strongest first (with
+only the built-ins installed):
 
-``sha256`` > ``sha1`` > ``md5`` > ``multipart-etag`` > ``crc32c`` > ``crc32`` > ``size-only``
+``sha256`` > ``sha512`` > ``sha1`` > ``md5`` > ``multipart-etag`` > ``crc32c`` > ``crc32`` > ``size-only``
 
-``multipart-etag`` is S3's ETag of an object uploaded in parts (``<hex>-<n>``:
-the MD5 of the concatenated MD5s of its parts). It can be recomputed only when
-the part size is known, which the S3 driver records at log time as the
-asset's ``part_size``; it is an MD5 construction, so it ranks with MD5 above
-the CRCs, which detect accidents but not tampering. ``size-only`` means no
-recorded checksum can be recomputed (SSE-KMS ETags, parts of unequal sizes,
-stores that report nothing): tether never calls such bytes verified.
+A plugin kind takes its place by its rank (tether-s3's ``crc64nvme`` sits
+above ``crc32c``). ``multipart-etag`` is S3's ETag of an object uploaded in
+parts (``<hex>-<n>``: the MD5 of the concatenated MD5s of its parts). It can be
+recomputed only when the part size is known, which the S3 driver records at
+log time as the asset's ``part_size``; it is an MD5 construction, so it ranks
+with MD5 above the CRCs, which detect accidents but not tampering.
+``size-only`` means no recorded checksum can be recomputed (SSE-KMS ETags,
+parts of unequal sizes, stores that report nothing, kinds no installed plugin
+knows): tether never calls such bytes verified.
 """
 
 from __future__ import annotations
@@ -24,105 +31,47 @@ import binascii
 import hashlib
 import os
 import re
-import zlib
 from collections.abc import Iterable, Mapping
-from typing import Protocol
 
+from .checksum_kinds import BUILTIN_TABLE, Hasher, KindTable
 from .progress import advance
 
-# Strongest first. Only these can be recomputed from bytes on disk.
-VERIFIABLE = ("sha256", "sha1", "md5", "crc32c", "crc32")
-# Every kind a manifest may carry. Unknown kinds in a manifest are refused.
-KNOWN_KINDS = frozenset(VERIFIABLE) | {"etag", "crc32", "crc64nvme", "sha512"}
+#: The built-in verifiable kinds, strongest first (plugins add more: see :func:`kinds`).
+VERIFIABLE = BUILTIN_TABLE.ranked
+#: The built-in kinds (plugins add more; unknown kinds are kept and never trusted).
+KNOWN_KINDS = frozenset(BUILTIN_TABLE.kinds)
 
 CHUNK = 1 << 20
 
 MULTIPART = "multipart-etag"
 SIZE_ONLY = "size-only"
-#: Every verification strength, strongest first (see the module docstring).
-STRENGTHS = ("sha256", "sha1", "md5", MULTIPART, "crc32c", "crc32", SIZE_ONLY)
+#: The built-in verification strengths, strongest first (see :func:`strengths` for the installed ones).
+STRENGTHS = (*BUILTIN_TABLE.above_multipart, MULTIPART, *BUILTIN_TABLE.below_multipart, SIZE_ONLY)
 #: S3 allows at most 10,000 parts an object.
 MAX_PARTS = 10_000
 _MULTIPART_ETAG = re.compile(r"([0-9a-f]{32})-([1-9][0-9]{0,4})")
 
 
-class Hasher(Protocol):
-    def update(self, data: bytes, /) -> object: ...
-    def hexdigest(self) -> str: ...
+def kinds() -> KindTable:
+    """The checksum kinds of this process: core's and the installed plugins'."""
+    from .plugins import get_registry  # plugins -> driver -> this module
+
+    return get_registry().checksum_kinds()
 
 
-class _Crc32c:
-    """CRC32C (Castagnoli) with google-crc32c's C code when installed."""
-
-    def __init__(self) -> None:
-        try:
-            import google_crc32c  # heavy-ish, only drivers that record crc32c install it
-
-            self._impl = google_crc32c.Checksum()
-            self._fast = True
-        except ImportError:  # pragma: no cover - exercised only without the wheel
-            self._impl = None
-            self._fast = False
-            self._crc = 0
-
-    def update(self, data: bytes) -> None:
-        if self._fast:
-            # the C extension takes only read-only buffers (bytes), not memoryviews
-            self._impl.update(data if isinstance(data, bytes) else bytes(data))
-        else:
-            self._crc = _crc32c_py(self._crc, data)
-
-    def hexdigest(self) -> str:
-        if self._fast:
-            return self._impl.digest().hex()
-        return f"{self._crc:08x}"
-
-
-def _make_table() -> list[int]:
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_TABLE: list[int] | None = None
-
-
-def _crc32c_py(crc: int, data: bytes) -> int:
-    global _TABLE
-    if _TABLE is None:
-        _TABLE = _make_table()
-    t = _TABLE
-    crc ^= 0xFFFFFFFF
-    for b in data:
-        crc = t[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-class _Crc32:
-    """CRC32 (zlib's): S3's default additional checksum on recent SDKs."""
-
-    def __init__(self) -> None:
-        self._crc = 0
-
-    def update(self, data: bytes) -> None:
-        self._crc = zlib.crc32(data, self._crc)
-
-    def hexdigest(self) -> str:
-        return f"{self._crc:08x}"
+def strengths() -> tuple[str, ...]:
+    """Every verification strength with the installed plugins, strongest first."""
+    t = kinds()
+    return (*t.above_multipart, MULTIPART, *t.below_multipart, SIZE_ONLY)
 
 
 def new_hasher(kind: str) -> Hasher:
-    if kind == "crc32c":
-        return _Crc32c()
-    if kind == "crc32":
-        return _Crc32()
-    if kind in ("sha256", "sha1", "md5", "sha512"):
-        return hashlib.new(kind)
-    raise ValueError(f"cannot compute checksum kind {kind!r}")
+    """A fresh hasher of a registered, recomputable kind."""
+    k = kinds().get(kind)
+    if k is None or k.hasher is None:
+        raise ValueError(f"cannot compute checksum kind {kind!r}"
+                         + ("" if k is not None else " (no installed tether plugin registers it)"))
+    return k.hasher()
 
 
 class MultipartEtag:
@@ -211,13 +160,19 @@ def verifiers(checksums: Mapping[str, str], part_size: int | None = None) -> lis
 
 
 def verification_strength(checksums: Mapping[str, str], part_size: int | None = None) -> str:
-    """How strongly an asset's bytes can be verified: one of :data:`STRENGTHS`."""
-    for kind in ("sha256", "sha1", "md5"):
+    """How strongly an asset's bytes can be verified: one of :func:`strengths`.
+
+    Only registered kinds count: a kind in ``checksums`` that no installed
+    plugin registers is never trusted. A kind two plugins register raises
+    :class:`~tether.errors.ChecksumKindConflictError`."""
+    t = kinds()
+    t.check_conflicts(checksums)
+    for kind in t.above_multipart:
         if kind in checksums:
             return kind
     if part_size is not None and multipart_parts(checksums.get("etag")) is not None:
         return MULTIPART
-    for kind in ("crc32c", "crc32"):
+    for kind in t.below_multipart:
         if kind in checksums:
             return kind
     return SIZE_ONLY
@@ -261,7 +216,7 @@ class MultiHasher:
 
 def strongest(checksums: Mapping[str, str]) -> str | None:
     """The strongest kind in ``checksums`` that can be recomputed locally."""
-    for kind in VERIFIABLE:
+    for kind in kinds().ranked:
         if kind in checksums:
             return kind
     return None

@@ -64,6 +64,10 @@ class DriverConflictError(TetherError, LookupError):
     """Two plugins claim the same scheme and no choice was configured."""
 
 
+class ChecksumKindConflictError(TetherError, LookupError):
+    """Two plugins register the same checksum kind and no choice was configured."""
+
+
 class PluginError(TetherError, RuntimeError):
     """A plugin's operation hook (a wrapper or replacement) raised; the message names
     the plugin and the hook, ``.plugin`` and ``.hook`` hold them, the cause is chained."""

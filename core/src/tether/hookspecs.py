@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from .checksum_kinds import ChecksumKind
     from .driver import Driver, Resolution
     from .models import Asset, RemoteObject
 
@@ -45,6 +46,19 @@ def tether_register_drivers() -> list[type[Driver]]:  # type: ignore[empty-body]
     Called once per process when tether first needs a driver. Keep the module
     that holds this hook light: import the fsspec backend (s3fs, gcsfs ...)
     inside the driver's methods, not at import time.
+    """
+
+
+@hookspec
+def tether_register_checksums() -> list[ChecksumKind]:  # type: ignore[empty-body]
+    """Return the :class:`~tether.checksum_kinds.ChecksumKind` objects this plugin provides.
+
+    Called once per process, with ``tether_register_drivers``. Each kind is
+    then recorded, shown and verified like a built-in one (core registers
+    ``sha256``, ``md5``, ``crc32c`` ... through this same hook, as plugin
+    ``tether.checksums``). A plugin redefining a built-in kind fails to load;
+    two plugins registering one name conflict (see :mod:`tether.checksum_kinds`).
+    Import a heavy hashing library inside the kind's ``hasher`` factory, not here.
     """
 
 

@@ -45,7 +45,8 @@ from urllib.request import url2pathname
 import attrs
 import pluggy
 
-from . import hookspecs, operations
+from . import checksum_kinds, hookspecs, operations
+from .checksum_kinds import BUILTIN_KINDS, ChecksumKind, KindTable
 from .driver import Driver
 from .errors import (
     DriverConflictError,
@@ -58,6 +59,10 @@ from .errors import (
 from .uris import SCHEME_NAME_RE
 
 ENTRY_POINT_GROUP = "tether.drivers"
+#: The plugin name core's own checksum kinds are registered under.
+BUILTIN_CHECKSUMS = "tether.checksums"
+#: Names a plugin's checksum kind may not take: core's kinds and its strength names.
+_BUILTIN_NAMES = frozenset(k.name for k in BUILTIN_KINDS) | {"multipart-etag", "size-only", "link-only"}
 
 #: Schemes with a known driver distribution, for the install hint. A distribution
 #: ``tether-<x>`` lives in ``plugins/<x>/`` of tether's source tree.
@@ -135,6 +140,8 @@ class PluginInfo:
     error: str | None = None
     #: The hooks this plugin implements (``tether_register_drivers``, ``tether_resolve`` ...).
     hooks: tuple[str, ...] = ()
+    #: The checksum kinds it registers (``tether_register_checksums``).
+    checksums: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -155,6 +162,7 @@ class Registry:
         self._by_scheme: dict[str, list[DriverEntry]] = {}
         self._instances: dict[str, Driver] = {}
         self._pm: pluggy.PluginManager | None = None
+        self._kinds: KindTable | None = None
 
     # ----------------------------------------------------------------- loading
     def _discover(self) -> Iterable[md.EntryPoint]:
@@ -170,6 +178,8 @@ class Registry:
             pm = pluggy.PluginManager("tether")
             pm.add_hookspecs(hookspecs)
             pm.register(operations.Defaults(), name="tether")
+            pm.register(checksum_kinds, name=BUILTIN_CHECKSUMS)
+            kind_regs: list[tuple[str, ChecksumKind]] = [(BUILTIN_CHECKSUMS, k) for k in BUILTIN_KINDS]
             seen: set[str] = set()
             for ep in sorted(self._discover(), key=lambda e: e.name):
                 if ep.name in disabled or ep.name in seen:
@@ -189,6 +199,7 @@ class Registry:
                         classes.extend(impl.function() or [])
                     for cls in classes:
                         _check_driver_class(cls)
+                    kinds = _plugin_kinds(pm, ep.name)
                 except Exception as exc:  # noqa: BLE001 - containment is the point
                     error = f"{type(exc).__name__}: {exc}"
                     warnings.warn(f"tether plugin {ep.name!r} ({dist_name or ep.value}) failed to load: "
@@ -203,8 +214,11 @@ class Registry:
                         self._by_scheme.setdefault(scheme, []).append(DriverEntry(scheme, cls, ep.name))
                         schemes.append(scheme)
                 hooks = tuple(sorted({c.name for c in pm.get_hookcallers(module) or []}))
+                kind_regs.extend((ep.name, k) for k in kinds)
                 self._plugins.append(PluginInfo(ep.name, ep.value, dist_name, dist_version,
-                                               tuple(schemes), tuple(c.__name__ for c in classes), hooks=hooks))
+                                               tuple(schemes), tuple(c.__name__ for c in classes), hooks=hooks,
+                                               checksums=tuple(k.name for k in kinds)))
+            self._kinds = KindTable(kind_regs)
             self._pm = pm
             self._loaded = True
 
@@ -214,6 +228,15 @@ class Registry:
         self.load()
         assert self._pm is not None
         return self._pm.hook
+
+    def checksum_kinds(self) -> KindTable:
+        """Every registered checksum kind: core's and the loaded plugins' (see :mod:`tether.checksum_kinds`)."""
+        kinds = self._kinds
+        if kinds is None:
+            self.load()
+            kinds = self._kinds
+            assert kinds is not None
+        return kinds
 
     # ----------------------------------------------------------------- queries
     @property
@@ -355,6 +378,24 @@ def _guarded_wrapper(fn, plugin: str, hook: str):
             raise _plugin_error(exc, plugin, hook) from exc
         raise PluginError(f"plugin {plugin!r}: {hook} wrapper yielded twice", plugin=plugin, hook=hook)
     return wrapper
+
+
+def _plugin_kinds(pm: pluggy.PluginManager, plugin: str) -> list[ChecksumKind]:
+    """The checksum kinds ``plugin`` registers, checked: a wrong type or a
+    redefined built-in makes the plugin fail to load (contained like a bad driver)."""
+    out: list[ChecksumKind] = []
+    for impl in pm.hook.tether_register_checksums.get_hookimpls():
+        if impl.plugin_name != plugin:
+            continue
+        for kind in impl.function() or []:
+            if not isinstance(kind, ChecksumKind):
+                raise TypeError(f"{kind!r} is not a tether.checksum_kinds.ChecksumKind")
+            if kind.name in _BUILTIN_NAMES:
+                raise ValueError(f"checksum kind {kind.name!r} is built into tether and cannot be redefined")
+            if kind.name in {k.name for k in out}:
+                raise ValueError(f"checksum kind {kind.name!r} is registered twice")
+            out.append(kind)
+    return out
 
 
 def _check_driver_class(cls: object) -> None:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..checksums import VERIFIABLE
+from ..checksums import kinds as checksum_kinds
 from ..driver import Driver, RiskReport
 from ..errors import (
     AccessDeniedError,
@@ -153,7 +153,7 @@ def compare(asset: Asset, obj: RemoteObject) -> str | None:
         return f"size {obj.size}, recorded {asset.size}"
     # Content checksums when both sides have one; the ETag only otherwise (a
     # GCS ETag also changes with metadata, a hold for instance).
-    kinds = [k for k in VERIFIABLE if k in asset.checksums and k in obj.checksums] or \
+    kinds = [k for k in checksum_kinds().ranked if k in asset.checksums and k in obj.checksums] or \
         [k for k in ("etag",) if k in asset.checksums and k in obj.checksums]
     for kind in kinds:
         if obj.checksums[kind] != asset.checksums[kind]:
