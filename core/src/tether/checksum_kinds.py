@@ -209,7 +209,7 @@ class KindTable:
         #: kind name -> the plugins that all register it (none chosen).
         self.conflicts: dict[str, list[str]] = {}
         for name, regs in by_name.items():
-            chosen = [r for r in regs if r[0] == os.environ.get(_env(name))] if len(regs) > 1 else regs
+            chosen = [r for r in regs if r[0] == os.environ.get(choice_env(name))] if len(regs) > 1 else regs
             if len(chosen) != 1:
                 self.conflicts[name] = [p for p, _ in regs]
                 continue
@@ -235,10 +235,11 @@ class KindTable:
     def conflict_error(self, name: str) -> ChecksumKindConflictError:
         names = ", ".join(repr(p) for p in self.conflicts[name])
         return ChecksumKindConflictError(f"plugins {names} all register checksum kind {name!r}; choose one "
-                                         f"with {_env(name)}=<plugin name> or uninstall the others")
+                                         f"with {choice_env(name)}=<plugin name> or uninstall the others")
 
 
-def _env(name: str) -> str:
+def choice_env(name: str) -> str:
+    """The variable that picks one plugin's kind ``name`` when several register it."""
     return "TETHER_CHECKSUM_" + name.upper().replace("-", "_")
 
 

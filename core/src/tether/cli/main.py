@@ -23,6 +23,7 @@ import click
 from .. import __version__
 from ..artifact import Artifact, InPlaceWarning
 from ..catalog import ArtifactVersion, Catalog
+from ..checksums import kinds as checksum_kinds
 from ..errors import TetherError
 from ..uris import redact
 from . import progress as shown_progress
@@ -269,10 +270,14 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
         click.echo(f"  tags: {', '.join(v.tags)}")
     for k, val in v.metadata.items():
         click.echo(f"  meta {k} = {json.dumps(val, default=str)}")
+    known = checksum_kinds().kinds
     for a in v.assets:
         if a.synced:
             ver = f" @{a.version_id}" if a.version_id else ""
-            click.echo(f"  {a.logical_path}  {human_size(a.size)}  {a.verification}  {a.uri}{ver}")
+            # kinds no installed plugin registers: kept, shown, never trusted (names are checked on read)
+            unknown = sorted(k for k in a.checksums if k not in known)
+            extra = f"  (not verifiable here: {', '.join(unknown)})" if unknown else ""
+            click.echo(f"  {a.logical_path}  {human_size(a.size)}  {a.verification}  {a.uri}{ver}{extra}")
         else:
             click.echo(f"  {a.logical_path}  (link only) {a.link}")
 
@@ -369,21 +374,28 @@ def status(ctx: click.Context, ref: str, as_json: bool, progress: bool | None,
 @_json_option("the plugins and conflicts")
 @click.option("--options", "with_options", is_flag=True, help="Also print each driver's declared options.")
 def plugins(as_json: bool, with_options: bool) -> None:
-    """List discovered plugins: package, version, schemes, hooks implemented, load errors."""
-    from ..plugins import get_registry
+    """List discovered plugins: package, version, schemes, hooks implemented, checksum kinds, load errors."""
+    from ..checksum_kinds import choice_env
+    from ..plugins import BUILTIN_CHECKSUMS, get_registry
 
     reg = get_registry()
     reg.load()
     conflicts = reg.conflicts()
+    table = reg.checksum_kinds()
     rows = [{"name": p.name, "module": p.module, "distribution": p.distribution, "version": p.version,
-             "schemes": list(p.schemes), "drivers": list(p.drivers), "hooks": list(p.hooks), "error": p.error}
+             "schemes": list(p.schemes), "drivers": list(p.drivers), "hooks": list(p.hooks),
+             "checksums": list(p.checksums), "error": p.error}
             for p in reg.plugins]
     if with_options:
         for r in rows:
             r["options"] = reg.declared_options(r["name"])
     if as_json:
-        _emit_json({"plugins": rows, "conflicts": conflicts})
+        kinds = [{**k.describe(), "plugin": table.plugin_of[n]} for n, k in table.kinds.items()]
+        _emit_json({"plugins": rows, "conflicts": conflicts, "checksum_kinds": kinds,
+                    "checksum_conflicts": table.conflicts})
         return
+    builtin = [n for n, p in table.plugin_of.items() if p == BUILTIN_CHECKSUMS]
+    click.echo(f"{'(core)':10} {BUILTIN_CHECKSUMS:24} checksums: {', '.join(builtin)}")
     for r in rows:
         dist = f"{r['distribution']} {r['version']}" if r["distribution"] else r["module"]
         if r["error"]:
@@ -392,6 +404,8 @@ def plugins(as_json: bool, with_options: bool) -> None:
         click.echo(f"{r['name']:10} {dist:24} {', '.join(s + '://' for s in r['schemes'])}")
         if r["hooks"]:
             click.echo(f"{'':10} hooks: {', '.join(r['hooks'])}")
+        if r["checksums"]:
+            click.echo(f"{'':10} checksums: {', '.join(r['checksums'])}")
         for o in r.get("options") or []:
             default = "" if o["default"] is None else f" (default {o['default']})"
             click.echo(f"{'':10} option {o['scheme']}.{o['name']}: {o['type']}{default}"
@@ -399,6 +413,9 @@ def plugins(as_json: bool, with_options: bool) -> None:
     for scheme, names in conflicts.items():
         click.echo(f"conflict: {scheme}:// is claimed by {', '.join(names)} "
                    f"(set TETHER_DRIVER_{scheme.upper()}=<plugin>)")
+    for kind, names in table.conflicts.items():
+        click.echo(f"conflict: checksum kind {kind} is registered by {', '.join(names)} "
+                   f"(set {choice_env(kind)}=<plugin>)")
 
 
 @cli.group()

@@ -463,3 +463,6 @@ def _fs_kwargs(bucket: str | None, options: dict[str, Any]) -> dict[str, Any]:
 @hookimpl
 def tether_register_drivers() -> list[type[Driver]]:
     return [AzureDriver]
+
+
+from .checksum_kinds import tether_register_checksums  # noqa: F401 - the checksum kind this plugin adds

@@ -545,3 +545,6 @@ class S3Driver(Driver):
 @hookimpl
 def tether_register_drivers() -> list[type[Driver]]:
     return [S3Driver]
+
+
+from .checksum_kinds import tether_register_checksums  # noqa: F401 - the checksum kind this plugin adds
