@@ -52,11 +52,22 @@ MAX_PARTS = 10_000
 _MULTIPART_ETAG = re.compile(r"([0-9a-f]{32})-([1-9][0-9]{0,4})")
 
 
-def kinds() -> KindTable:
-    """The checksum kinds of this process: core's and the installed plugins'."""
-    from .plugins import get_registry  # plugins -> driver -> this module
+_plugins = None
 
-    return get_registry().checksum_kinds()
+
+def kinds() -> KindTable:
+    """The checksum kinds of this process: core's and the installed plugins'.
+
+    Called once per asset when a manifest is written or verified, so the
+    plugins module is imported once (it imports this one) and the registry
+    read without its lock once it exists."""
+    global _plugins
+    if _plugins is None:
+        from . import plugins
+
+        _plugins = plugins
+    reg = _plugins._registry or _plugins.get_registry()  # the lock only guards creation
+    return reg.checksum_kinds()
 
 
 def strengths() -> tuple[str, ...]:
