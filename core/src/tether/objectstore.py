@@ -208,9 +208,10 @@ class ObjectStoreDriver(Driver):
             literal = self.head(bucket, key)
         if literal is not None:
             return literal
-        if obj is not None:
-            raise VersionGoneError(f"{redact(uri)}: the store served version {obj.version_id}, not {vid} "
-                                   "(does it keep versions?)")
+        if obj is not None and obj.version_id:
+            raise VersionGoneError(f"{redact(uri)}: the store served version {obj.version_id}, not {vid}")
+        if obj is not None:  # it ignored the pin and served the current object
+            raise VersionGoneError(f"{redact(uri)}: the store served no version {vid} (does it keep versions?)")
         raise VersionGoneError(f"{redact(uri)}: no version {vid}")
 
     def list(self, uri: str, *, max_objects: int = DEFAULT_MAX_OBJECTS) -> list[RemoteObject]:
