@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from tether import errors, get_driver
 from tether.racing import race
 

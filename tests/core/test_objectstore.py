@@ -14,7 +14,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 import tether
 from tether import errors, plugins
 from tether.objectstore import ListPage, ObjectStoreDriver
