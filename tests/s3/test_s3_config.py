@@ -85,3 +85,17 @@ def test_well_typed_options_in_every_spelling_work(config_file: Path, bucket: st
     tether.configure("s3", verify=True)
     assets = tether.Artifact("x").add_remote(f"s3://{bucket}/d/")
     assert [a.logical_path for a in assets] == ["a.bin"]
+
+
+def test_a_misconfiguration_is_not_remembered_as_an_unversioned_bucket(s3_client, versioned_bucket) -> None:
+    """A ConfigError while asking whether a bucket keeps versions leaves as the
+    error; once the option is fixed, listings carry version ids again (the
+    bucket setting was once cached as "unversioned" for the whole process)."""
+    s3_client.put_object(Bucket=versioned_bucket, Key="d/a", Body=b"a")
+    driver = tether.get_driver("s3")
+    tether.configure("s3", max_attempts="many")
+    with pytest.raises(errors.ConfigError, match="max_attempts"):
+        driver.resolve(f"s3://{versioned_bucket}/d/")
+    tether.configure("s3", max_attempts=None)
+    (obj,) = driver.resolve(f"s3://{versioned_bucket}/d/").objects
+    assert obj.version_id

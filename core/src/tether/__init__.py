@@ -22,6 +22,7 @@ from .config import configure
 from .driver import Driver, Resolution
 from .hookspecs import hookimpl
 from .models import Asset, RemoteObject
+from .objectstore import ListPage, ObjectStoreDriver
 from .plugins import get_driver
 from .run import Run
 from .selection import shard_paths
@@ -38,9 +39,11 @@ __all__ = [
     "DownloadResult",
     "Driver",
     "Edge",
-    "Lineage",
     "InPlaceWarning",
+    "Lineage",
     "LinkOnlyWarning",
+    "ListPage",
+    "ObjectStoreDriver",
     "RemoteObject",
     "Resolution",
     "RetryPolicy",

@@ -1,5 +1,8 @@
 """tether-azure: the Azure Blob Storage driver (``az://``, ``abfs://``, ``abfss://``).
 
+An :class:`tether.objectstore.ObjectStoreDriver`: it supplies the store calls
+and the base builds every operation from them.
+
 adlfs provides the session (credentials: account key, SAS token, connection
 string, service principal or ``DefaultAzureCredential``; the event loop);
 tether calls the Blob API through adlfs's async ``BlobServiceClient`` with the
@@ -14,7 +17,9 @@ container and blob name as separate arguments, so names containing ``?``,
   ETag (``If-Match``): a changed blob is a ``DriftError``. A 412 is followed by
   one HEAD, because a deleted blob also fails ``If-Match`` (Azurite answers
   so): deleted is ``ObjectNotFoundError``, changed is ``DriftError``;
-* Put Blob with ``If-None-Match: *`` for the catalog's version claims;
+* Put Blob with ``If-None-Match: *`` for the catalog's version claims, and
+  with ``If-Match: <ETag>`` for the conditional overwrite of run records
+  (atomic in the service: two processes cannot both win);
 * uploads set Content-MD5, so later listings of them carry a verifiable hash.
 
 URIs: ``az://container/path``; ``abfs[s]://container/path`` and the Hadoop form
@@ -25,13 +30,13 @@ the URI) name the same blobs and are recorded as ``az://``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import attrs
 from tether import hookimpl
-from tether.driver import Driver, Resolution, check_cap, folder_prefix, iso_time
+from tether.driver import Driver, Resolution, iso_time
 from tether.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -45,6 +50,7 @@ from tether.errors import (
     VersionGoneError,
 )
 from tether.models import Asset, RemoteObject
+from tether.objectstore import NO_FSSPEC_CACHES, ListPage, ObjectStoreDriver
 from tether.options import Option
 from tether.staging import SourceReader
 from tether.uris import redact
@@ -111,7 +117,7 @@ def _translate(exc: BaseException, uri: str, *, asset: Asset | None = None,
     return StorageError(f"{where}: Azure request failed ({code or status or name})")
 
 
-class AzureDriver(Driver):
+class AzureDriver(ObjectStoreDriver):
     schemes = ("az", "abfs", "abfss")
     description = "Azure Blob Storage and ADLS Gen2, over adlfs / azure-storage-blob"
     bucketed = True
@@ -137,8 +143,7 @@ class AzureDriver(Driver):
 
         kwargs = _fs_kwargs(bucket, options)
         try:
-            fs = adlfs.AzureBlobFileSystem(skip_instance_cache=True, use_listings_cache=False,
-                                           version_aware=False, **kwargs)
+            fs = adlfs.AzureBlobFileSystem(**NO_FSSPEC_CACHES, version_aware=False, **kwargs)
         except Exception as exc:  # noqa: BLE001 - a malformed connection string, missing credential libs ...
             # Not the exception text: it may quote the connection string.
             raise ConfigError(f"az://{bucket or ''}: cannot set up the Azure client "
@@ -160,11 +165,6 @@ class AzureDriver(Driver):
         cc = fs.service_client.get_container_client(_container(bucket))
         return sync(fs.loop, fn, cc, dict(fs.tether_call_kw))
 
-    @staticmethod
-    def split(path: str) -> tuple[str, str]:
-        bucket, _, name = path.partition("/")
-        return bucket, name
-
     # ---------------------------------------------------------------- objects
     def _object(self, bucket: str, name: str, p: Any) -> RemoteObject:
         """A listing row or a HEAD (both ``BlobProperties``) as a RemoteObject."""
@@ -178,7 +178,7 @@ class AzureDriver(Driver):
                             version_id=getattr(p, "version_id", None) or None,
                             last_modified=iso_time(p.last_modified))
 
-    def _head(self, bucket: str, name: str, *, version_id: str | None = None, etag: str | None = None) -> Any:
+    def _props(self, bucket: str, name: str, *, version_id: str | None = None, etag: str | None = None) -> Any:
         """Blob properties (one HEAD), pinned to a version or conditioned on an ETag."""
         from azure.core import MatchConditions
 
@@ -189,122 +189,78 @@ class AzureDriver(Driver):
 
         return self._run(bucket, go)
 
-    def stat_path(self, path: str) -> RemoteObject | None:
-        bucket, name = self.split(path)
-        if not name or name.endswith("/"):
-            return None
-        m = _VERSION_PIN_RE.match(name)
-        uri = self.uri_of(path)
-        try:
-            with self.translating(uri):
-                if m:
-                    name, vid = m.group("name"), m.group("vid")
-                    props = self._head(bucket, name, version_id=vid)
-                    # A store without blob versioning (Azurite) ignores versionid
-                    # and answers with the current blob: never record that as the pin.
-                    if getattr(props, "version_id", None) != vid:
-                        raise VersionGoneError(f"{redact(uri)}: the store served no version {vid} "
-                                               "(is blob versioning on for this account?)")
-                else:
-                    props = self._head(bucket, name)
-        except ObjectNotFoundError:
-            if m:
-                raise VersionGoneError(f"{redact(uri)}: no version {m.group('vid')}") from None
-            return None  # maybe a prefix; a missing container is reported by the listing
-        if (props.metadata or {}).get("hdi_isfolder") == "true":
-            return None  # an ADLS Gen2 directory, not a file
-        return self._object(bucket, name, props)
-
     def resolve(self, uri: str, *, max_objects: int = 10_000, glob: bool | None = None) -> Resolution:
         bucket = self.split(self.path_of(uri))[0]
         if not _CONTAINER_RE.fullmatch(_container(bucket)):
             raise InvalidURIError(f"{redact(uri)!r}: invalid container name {_container(bucket)!r}")
         return super().resolve(uri, max_objects=max_objects, glob=glob)
 
-    def enrich(self, objects: list[RemoteObject]) -> list[RemoteObject]:
-        """Listings and HEADs already carry Content-MD5 and the ETag. A blob
-        without Content-MD5 (block uploads by most tools) is not read at log
-        time: like an S3 multipart object, its downloads are pinned by ETag and
-        checked for size (restic and the S3 SDKs trust the store's identity the
-        same way); ``tether verify`` reports it as unverifiable."""
-        return objects
+    # ------------------------------------------------------------ store calls
+    def list_page(self, bucket: str, prefix: str, *, delimiter: str | None, token: str | None) -> ListPage:
+        """One page of List Blobs (5,000 blobs): Content-MD5 when the blob has
+        one, ETag, last-modified, version id on accounts with blob versioning.
+        ADLS Gen2 directories and noncurrent versions are left out."""
+        from azure.storage.blob.aio import BlobPrefix
 
-    def _pages(self, bucket: str, prefix: str, *, delimiter: str | None = None) -> Iterator[list[Any]]:
-        """Every page of List Blobs (5,000 a page), or of a delimited walk."""
-        token: str | None = None
-        while True:
-            async def go(cc: Any, kw: dict[str, Any], token: str | None = token) -> tuple[list[Any], str | None]:
-                if delimiter:
-                    pager = cc.walk_blobs(name_starts_with=prefix or None, delimiter=delimiter,
-                                          results_per_page=_PAGE, **kw).by_page(continuation_token=token)
-                else:
-                    pager = cc.list_blobs(name_starts_with=prefix or None, include=["metadata"],
-                                          results_per_page=_PAGE, **kw).by_page(continuation_token=token)
-                page = await pager.__anext__()
-                return [item async for item in page], pager.continuation_token
+        async def go(cc: Any, kw: dict[str, Any]) -> tuple[list[Any], str | None]:
+            if delimiter:
+                pager = cc.walk_blobs(name_starts_with=prefix or None, delimiter=delimiter,
+                                      results_per_page=_PAGE, **kw).by_page(continuation_token=token)
+            else:
+                pager = cc.list_blobs(name_starts_with=prefix or None, include=["metadata"],
+                                      results_per_page=_PAGE, **kw).by_page(continuation_token=token)
+            page = await pager.__anext__()
+            return [item async for item in page], pager.continuation_token
 
-            items, token = self._run(bucket, go)
-            yield items
-            if not token:
-                return
+        items, nxt = self._run(bucket, go)
+        objects, prefixes = [], []
+        for b in items:
+            if isinstance(b, BlobPrefix):
+                prefixes.append(b.name)
+            elif (b.metadata or {}).get("hdi_isfolder") != "true" and getattr(b, "is_current_version", None) \
+                    is not False:
+                objects.append(self._object(bucket, b.name, b))
+        return ListPage(tuple(objects), tuple(prefixes), nxt or None)
 
-    def list(self, uri: str, *, max_objects: int = 10_000) -> list[RemoteObject]:
-        """One paginated List Blobs: current blobs with MD5, ETag and version id."""
-        bucket, prefix = self.split(self.path_of(uri))
-        out: list[RemoteObject] = []
-        with self.translating(uri):
-            for page in self._pages(bucket, prefix):
-                for b in page:
-                    if b.name.endswith("/") or (b.metadata or {}).get("hdi_isfolder") == "true":
-                        continue  # folder markers and ADLS Gen2 directories are not objects
-                    if getattr(b, "is_current_version", None) is False:
-                        continue
-                    out.append(self._object(bucket, b.name, b))
-        check_cap(len(out), max_objects, uri)
-        out.sort(key=lambda o: o.path)
-        return out
-
-    # ---------------------------------------------------------------- transfer
-    def read_range(self, asset: Asset, start: int, end: int) -> bytes:
-        assert asset.uri is not None
-        bucket, name = self.split(self.path_of(asset.uri))
-        etag = asset.checksums.get("etag")
+    def head(self, bucket: str, key: str, *, version_id: str | None = None) -> RemoteObject | None:
         try:
-            with self.translating(asset.uri, asset=asset):
-                if end <= start:  # the SDK cannot ask for 0 bytes: a pinned HEAD instead
-                    props = self._head(bucket, name, version_id=asset.version_id,
-                                       etag=None if asset.version_id else etag)
-                    self._check_pin(asset, props)
-                    return b""
-                data, props = self._get(bucket, name, start, end, asset.version_id,
-                                        None if asset.version_id else etag)
-                self._check_pin(asset, props)
-                return data
-        except DriftError:
-            # A deleted blob fails If-Match too (412 on Azurite): ask once more
-            # so "deleted since it was logged" is not reported as a change.
-            try:
-                with self.translating(asset.uri, asset=asset):
-                    self._head(bucket, name)
-            except ObjectNotFoundError:
-                raise ObjectNotFoundError(f"{_where(asset.uri, asset)}: deleted since it was logged") from None
-            raise
+            with self.translating(self.uri_of(f"{bucket}/{key}")):
+                props = self._props(bucket, key, version_id=version_id)
+        except ObjectNotFoundError:
+            return None
+        if (props.metadata or {}).get("hdi_isfolder") == "true":
+            return None  # an ADLS Gen2 directory, not a file
+        return self._object(bucket, key, props)
 
-    def _check_pin(self, asset: Asset, props: Any) -> None:
+    def version_pin(self, key: str) -> tuple[str, str] | None:
+        m = _VERSION_PIN_RE.match(key)
+        return (m.group("name"), m.group("vid")) if m else None
+
+    def get_range(self, bucket: str, key: str, start: int, end: int, *, version_id: str | None = None,
+                  etag: str | None = None) -> bytes:
+        """Get Blob with ``x-ms-range``, pinned to the version id, else ``If-Match``."""
+        cond = None if version_id else etag
+        if end <= start:  # the SDK cannot ask for 0 bytes: a pinned HEAD instead
+            data, props = b"", self._props(bucket, key, version_id=version_id, etag=cond)
+        else:
+            data, props = self._get(bucket, key, start, end, version_id, cond)
+        if version_id:
+            self._check_pin(f"{bucket}/{key}", version_id, etag, props)
+        return data
+
+    def _check_pin(self, path: str, version_id: str, etag: str | None, props: Any) -> None:
         """A store that ignores ``versionid`` (Azurite, an account without
         versioning) answers with the current blob: accept it only when it is
         the recorded bytes (same ETag; a version's ETag never changes)."""
-        if not asset.version_id:
-            return
         got = getattr(props, "version_id", None)
-        if got == asset.version_id:
+        if got == version_id:
             return
-        where = _where(asset.uri or "", asset)
+        where = redact(self.uri_of(path))
         if got:
-            raise VersionGoneError(f"{where}: the store served version {got}, not the recorded {asset.version_id}")
-        if asset.checksums.get("etag") and _etag(props.etag) != asset.checksums["etag"]:
+            raise VersionGoneError(f"{where}: the store served version {got}, not the recorded {version_id}")
+        if etag and _etag(props.etag) != etag:
             raise DriftError(f"{where} changed since it was logged and the store ignored the recorded "
-                             f"version {asset.version_id} (no blob versioning)")
+                             f"version {version_id} (no blob versioning)")
 
     def _get(self, bucket: str, name: str, start: int | None, end: int | None, version_id: str | None,
              etag: str | None) -> tuple[bytes, Any]:
@@ -322,6 +278,40 @@ class AzureDriver(Driver):
 
         return self._run(bucket, go)
 
+    def put(self, bucket: str, key: str, data: bytes, *, if_absent: bool) -> str:
+        """Put Blob; ``overwrite=False`` is ``If-None-Match: *`` (atomic create-if-absent)."""
+        async def go(cc: Any, kw: dict[str, Any]) -> str:
+            out = await cc.get_blob_client(key).upload_blob(data, overwrite=not if_absent, **kw)
+            return str(out.get("etag"))
+
+        return self._run(bucket, go)
+
+    def get_with_token(self, bucket: str, key: str) -> tuple[bytes, str]:
+        """The bytes and the ETag of one Get Blob."""
+        data, props = self._get(bucket, key, None, None, None, None)
+        return data, str(props.etag)
+
+    def put_if_match(self, bucket: str, key: str, data: bytes, token: str) -> str:
+        """Put Blob with ``If-Match: <ETag>``, atomic in the service: Azure
+        answers 412 when the blob changed since it was read (or is gone)."""
+        from azure.core import MatchConditions
+
+        async def go(cc: Any, kw: dict[str, Any]) -> str:
+            out = await cc.get_blob_client(key).upload_blob(
+                data, overwrite=True, etag=token, match_condition=MatchConditions.IfNotModified, **kw)
+            return str(out.get("etag"))
+
+        return self._run(bucket, go)
+
+    def delete_key(self, bucket: str, key: str, *, version_id: str | None = None) -> None:
+        async def go(cc: Any, kw: dict[str, Any]) -> None:
+            if version_id:
+                kw["version_id"] = version_id
+            await cc.get_blob_client(key).delete_blob(**kw)
+
+        self._run(bucket, go)
+
+    # ---------------------------------------------------------------- transfer
     def upload(self, local_path: str, uri: str, *, sha256: str) -> RemoteObject:
         """Stage the file as uncommitted blocks, check it, then commit the block list.
 
@@ -372,49 +362,8 @@ class AzureDriver(Driver):
             raise ChecksumMismatchError(f"{redact(uri)}: the store holds other bytes than were sent")
         return attrs.evolve(obj, checksums={**obj.checksums, "sha256": sha256})
 
-    # Errors of every call wrapped in translating() are mapped here.
+    # Errors of every call are mapped here.
     translate_error = staticmethod(_translate)
-
-    # ------------------------------------------------------- catalog primitives
-    def read_bytes(self, uri: str) -> bytes:
-        bucket, name = self.split(self.path_of(uri))
-        with self.translating(uri):
-            return self._get(bucket, name, None, None, None, None)[0]
-
-    def write_bytes(self, uri: str, data: bytes, *, if_absent: bool = False) -> None:
-        bucket, name = self.split(self.path_of(uri))
-
-        async def go(cc: Any, kw: dict[str, Any]) -> None:
-            # overwrite=False is If-None-Match: * on Put Blob (atomic create-if-absent)
-            await cc.get_blob_client(name).upload_blob(data, overwrite=not if_absent, **kw)
-
-        with self.translating(uri, create=if_absent):
-            self._run(bucket, go)
-
-    def list_names(self, uri: str) -> list[str]:
-        bucket, name = self.split(self.path_of(uri))
-        prefix = folder_prefix(name)
-        names: set[str] = set()
-        try:
-            with self.translating(uri):
-                for page in self._pages(bucket, prefix, delimiter="/"):
-                    names.update(item.name[len(prefix):].rstrip("/") for item in page)
-        except ObjectNotFoundError:
-            return []  # no container: no names
-        names.discard("")
-        return sorted(names)
-
-    def delete(self, uri: str) -> None:
-        bucket, name = self.split(self.path_of(uri))
-
-        async def go(cc: Any, kw: dict[str, Any]) -> None:
-            await cc.get_blob_client(name).delete_blob(**kw)
-
-        try:
-            with self.translating(uri):
-                self._run(bucket, go)
-        except ObjectNotFoundError:
-            pass  # already gone: what delete wanted
 
 
 def _container(bucket: str) -> str:

@@ -1,5 +1,8 @@
 """tether-gcs: the Google Cloud Storage driver (``gs://``, ``gcs://``), over gcsfs.
 
+An :class:`tether.objectstore.ObjectStoreDriver`: it supplies the store calls
+on the JSON API, and the base builds every operation from them.
+
 gcsfs provides the session (Google auth, endpoint, retries, event loop);
 tether calls the JSON API through ``GCSFileSystem._call`` with the bucket and
 object name as separate, fully quoted arguments, so names containing ``#``
@@ -33,21 +36,21 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
-from tether import hookimpl, progress
+from tether import hookimpl
 from tether.checksums import b64_to_hex
-from tether.driver import Driver, RiskReport, StoredObject, check_cap, folder_prefix, iso_time
+from tether.driver import Driver, RiskReport, StoredObject, iso_time
 from tether.errors import (
     AccessDeniedError,
     AlreadyExistsError,
     ConfigError,
     DriftError,
     ObjectNotFoundError,
-    PreconditionFailedError,
     StorageError,
     TetherError,
     VersionGoneError,
 )
 from tether.models import Asset, RemoteObject
+from tether.objectstore import NO_FSSPEC_CACHES, ListPage, ObjectStoreDriver
 from tether.options import Option
 from tether.uris import redact
 
@@ -78,12 +81,14 @@ def _translate(exc: BaseException, uri: str, *, asset: Asset | None = None,
     return StorageError(f"{where}: GCS request failed ({name})")
 
 
-class GCSDriver(Driver):
+class GCSDriver(ObjectStoreDriver):
     schemes = ("gs", "gcs")
     description = "Google Cloud Storage, over gcsfs"
     bucketed = True
     default_workers = 32
     part_size = 16 * 1024 * 1024
+    #: Every object is recorded with its generation, which pins it exactly.
+    pins_by_etag = False
     declared_options = (
         Option("endpoint_url", str, help="GCS endpoint (fake-gcs-server ...)"),
         Option("project", str, help="Google Cloud project"),
@@ -122,8 +127,7 @@ class GCSDriver(Driver):
         import gcsfs.core  # lazy: keeps `import tether` free of google libraries
 
         cls = gcsfs.core.GCSFileSystem if emulator else __import__("gcsfs").GCSFileSystem
-        kwargs: dict[str, Any] = {"skip_instance_cache": True, "use_listings_cache": False,
-                                  "version_aware": False, "requester_pays": requester_pays}
+        kwargs: dict[str, Any] = {**NO_FSSPEC_CACHES, "version_aware": False, "requester_pays": requester_pays}
         if endpoint_url:
             kwargs["endpoint_url"] = endpoint_url
         if project:
@@ -166,11 +170,6 @@ class GCSDriver(Driver):
                 return
             params["pageToken"] = page["nextPageToken"]
 
-    @staticmethod
-    def split(path: str) -> tuple[str, str]:
-        bucket, _, name = path.partition("/")
-        return bucket, name
-
     def versioned(self, bucket: str) -> bool:
         with self._lock2:
             if bucket in self._versioned:
@@ -198,105 +197,133 @@ class GCSDriver(Driver):
         return RemoteObject(uri=self.uri_of(path), path=path, size=int(item.get("size", 0)), checksums=sums,
                             version_id=str(gen) if gen else None, last_modified=iso_time(item.get("updated")))
 
-    def _meta(self, bucket: str, name: str, generation: str | None = None) -> RemoteObject | None:
-        params = {"generation": generation} if generation else {}
-        uri = self.uri_of(f"{bucket}/{name}")
+    # ------------------------------------------------------------ store calls
+    def list_page(self, bucket: str, prefix: str, *, delimiter: str | None, token: str | None) -> ListPage:
+        """One objects.list page (1,000 objects): md5Hash, crc32c, generation, updated."""
+        params: dict[str, Any] = {"prefix": prefix, "maxResults": 1000}
+        if delimiter:
+            params["delimiter"] = delimiter
+        if token:
+            params["pageToken"] = token
         try:
-            with self.translating(uri):
-                item = self._json(bucket, "GET", "b/{}/o/{}", bucket, name, **params)
+            with self.translating(self.uri_of(f"{bucket}/{prefix}")):
+                page = self._json(bucket, "GET", "b/{}/o", bucket, **params)
+        except ObjectNotFoundError:
+            raise ObjectNotFoundError(f"gs://{bucket}/: no such bucket") from None
+        return ListPage(tuple(self._object(bucket, item) for item in page.get("items", [])),
+                        tuple(page.get("prefixes", [])), page.get("nextPageToken") or None)
+
+    def head(self, bucket: str, key: str, *, version_id: str | None = None) -> RemoteObject | None:
+        params = {"generation": version_id} if version_id else {}
+        try:
+            with self.translating(self.uri_of(f"{bucket}/{key}")):
+                item = self._json(bucket, "GET", "b/{}/o/{}", bucket, key, **params)
         except ObjectNotFoundError:
             return None
         return self._object(bucket, item)
 
-    def stat_path(self, path: str) -> RemoteObject | None:
-        bucket, name = self.split(path)
-        if not name or name.endswith("/"):
-            return None
-        m = _GENERATION_PIN_RE.match(name)
-        if m:
-            pinned = self._meta(bucket, m.group("name"), m.group("gen"))
-            if pinned is not None:
-                return pinned
-        return self._meta(bucket, name)
+    def version_pin(self, key: str) -> tuple[str, str] | None:
+        m = _GENERATION_PIN_RE.match(key)
+        return (m.group("name"), m.group("gen")) if m else None
 
-    def list(self, uri: str, *, max_objects: int = 10_000) -> list[RemoteObject]:
-        """One paginated objects.list (1,000 a page): live objects with their generations."""
-        bucket, prefix = self.split(self.path_of(uri))
-        out: list[RemoteObject] = []
-        try:
-            with self.translating(uri):
-                for page in self._pages(bucket, prefix=prefix):
-                    out.extend(self._object(bucket, item) for item in page.get("items", [])
-                               if not item["name"].endswith("/"))
-                    progress.advance("listing", len(page.get("items", [])), "objects")
-        except ObjectNotFoundError:
-            raise ObjectNotFoundError(f"{redact(uri)}: no such bucket") from None
-        check_cap(len(out), max_objects, uri)
-        out.sort(key=lambda o: o.path)
-        return out
-
-    # ---------------------------------------------------------------- transfer
-    def read_range(self, asset: Asset, start: int, end: int) -> bytes:
-        assert asset.uri is not None
-        bucket, name = self.split(self.path_of(asset.uri))
+    def get_range(self, bucket: str, key: str, start: int, end: int, *, version_id: str | None = None,
+                  etag: str | None = None) -> bytes:
+        """A ranged media GET of exactly the recorded generation. If it is gone,
+        a versioned bucket means the version was deleted (VersionGoneError); an
+        unversioned one that the object changed or was deleted (DriftError)."""
         params: dict[str, Any] = {"alt": "media"}
-        if asset.version_id:
-            params["generation"] = asset.version_id
+        if version_id:
+            params["generation"] = version_id
 
         async def go(fs: Any) -> bytes:
-            _, body = await fs._call("GET", "b/{}/o/{}", bucket, name,
+            _, body = await fs._call("GET", "b/{}/o/{}", bucket, key,
                                      headers={"Range": f"bytes={start}-{end - 1}"}, **params)
             return body
 
+        uri = self.uri_of(f"{bucket}/{key}")
         try:
-            with self.translating(asset.uri, asset=asset):
+            with self.translating(uri):
                 return self._run(bucket, go)
         except ObjectNotFoundError:
-            if not asset.version_id:
+            if not version_id:
                 raise
             if self.versioned(bucket):
-                raise VersionGoneError(f"asset {asset.logical_path!r} ({redact(asset.uri)}): recorded "
-                                       f"generation {asset.version_id} no longer exists") from None
-            raise DriftError(f"asset {asset.logical_path!r} ({redact(asset.uri)}) changed or was deleted "
-                             f"since it was logged (generation {asset.version_id} is gone and the bucket "
-                             "keeps no old versions)") from None
+                raise VersionGoneError(f"{redact(uri)}: recorded generation {version_id} no longer exists") from None
+            raise DriftError(f"{redact(uri)} changed or was deleted since it was logged (generation "
+                             f"{version_id} is gone and the bucket keeps no old versions)") from None
 
-    def _simple_upload(self, bucket: str, name: str, data: bytes, *, create: bool) -> dict[str, Any]:
+    def put(self, bucket: str, key: str, data: bytes, *, if_absent: bool) -> str:
+        """A single small request: the one upload shape on which the emulator,
+        like GCS, honours ``ifGenerationMatch=0`` (create-if-absent)."""
         from gcsfs.core import simple_upload
 
-        return self._run(bucket, lambda fs: simple_upload(fs, bucket, name, data,
-                                                          mode="create" if create else "overwrite"))
+        item = self._run(bucket, lambda fs: simple_upload(fs, bucket, key, data,
+                                                          mode="create" if if_absent else "overwrite"))
+        return str((item or {}).get("generation", ""))
 
+    def get_with_token(self, bucket: str, key: str) -> tuple[bytes, str]:
+        """The bytes and their generation: the metadata first, then the media of
+        exactly that generation, so the token always names the bytes returned."""
+        async def go(fs: Any) -> tuple[bytes, str]:
+            meta = await fs._call("GET", "b/{}/o/{}", bucket, key, json_out=True)
+            gen = str(meta["generation"])
+            _, body = await fs._call("GET", "b/{}/o/{}", bucket, key, alt="media", generation=gen)
+            return body, gen
+
+        return self._run(bucket, go)
+
+    def put_if_match(self, bucket: str, key: str, data: bytes, token: str) -> str:
+        """A single-request upload with ``ifGenerationMatch=<generation>``: GCS
+        answers 412 when the object changed since it was read, or is gone."""
+        async def go(fs: Any) -> str:
+            meta = json.dumps({"name": key})
+            body = (b"--==0==\nContent-Type: application/json; charset=UTF-8\n\n" + meta.encode()
+                    + b"\n--==0==\nContent-Type: application/octet-stream\n\n" + data + b"\n--==0==--")
+            out = await fs._call("POST", f"{fs._location}/upload/storage/v1/b/{quote(bucket)}/o",
+                                 uploadType="multipart", ifGenerationMatch=token, data=body, json_out=True,
+                                 headers={"Content-Type": 'multipart/related; boundary="==0=="'})
+            return str(out["generation"])
+
+        return self._run(bucket, go)
+
+    def delete_key(self, bucket: str, key: str, *, version_id: str | None = None) -> None:
+        params = {"generation": version_id} if version_id else {}
+
+        async def go(fs: Any) -> None:
+            await fs._call("DELETE", "b/{}/o/{}", bucket, key, **params)
+
+        self._run(bucket, go)
+
+    def read_bytes(self, uri: str) -> bytes:
+        """One media GET (the base's :meth:`get_with_token` costs two)."""
+        bucket, name = self.split(self.path_of(uri))
+
+        async def go(fs: Any) -> bytes:
+            _, body = await fs._call("GET", "b/{}/o/{}", bucket, name, alt="media")
+            return body
+
+        with self.translating(uri):
+            return self._run(bucket, go)
+
+    # ---------------------------------------------------------------- transfer
     def upload(self, local_path: str, uri: str, *, sha256: str) -> RemoteObject:
         """A checked single request or a resumable session finalised only with
-        the hashed bytes, conditional on what was there (see :mod:`.uploads`)."""
+        the hashed bytes, conditional on what was there (see :mod:`.uploads`).
+        An interrupted one is an unfinished resumable session, which holds no
+        object and which GCS discards after a week: nothing to sweep."""
         from . import uploads
 
         return uploads.upload(self, local_path, uri, sha256)
 
-    def remove_stale_uploads(self, folder_uri: str) -> int:
-        """Nothing to sweep: an interrupted upload is an unfinished resumable
-        session, which holds no object and which GCS discards after a week."""
-        return 0
-
-    # Errors of every fsspec call are mapped here.
+    # Errors of every call are mapped here.
     translate_error = staticmethod(_translate)
 
     # ------------------------------------------- lifecycle (gc, check, insurance, holds)
     def inventory(self, uri: str) -> list[StoredObject]:
+        """Every generation on a versioned bucket (see :mod:`.lifecycle`)."""
         from . import lifecycle
 
         return lifecycle.inventory(self, uri)
-
-    def delete_exact(self, obj: StoredObject) -> None:
-        from . import lifecycle
-
-        lifecycle.delete_exact(self, obj)
-
-    def stat_version(self, asset: Asset) -> RemoteObject | None:
-        from . import lifecycle
-
-        return lifecycle.stat_version(self, asset)
 
     def reference_risks(self, uris: Iterable[str]) -> list[RiskReport]:
         """Versioning and lifecycle rules from each bucket's metadata (see :mod:`.lifecycle`)."""
@@ -309,86 +336,6 @@ class GCSDriver(Driver):
         from . import lifecycle
 
         lifecycle.set_hold(self, asset, on)
-
-    # ------------------------------------------------------- catalog primitives
-    def read_bytes(self, uri: str) -> bytes:
-        bucket, name = self.split(self.path_of(uri))
-
-        async def go(fs: Any) -> bytes:
-            _, body = await fs._call("GET", "b/{}/o/{}", bucket, name, alt="media")
-            return body
-
-        with self.translating(uri):
-            return self._run(bucket, go)
-
-    def write_bytes(self, uri: str, data: bytes, *, if_absent: bool = False) -> None:
-        # A single small request: the one upload shape on which the emulator,
-        # like GCS, honours ifGenerationMatch=0.
-        bucket, name = self.split(self.path_of(uri))
-        with self.translating(uri, create=if_absent):
-            self._simple_upload(bucket, name, data, create=if_absent)
-
-    def read_bytes_versioned(self, uri: str) -> tuple[bytes, str]:
-        """The bytes and their generation: the metadata first, then the media of
-        exactly that generation, so the token always names the bytes returned."""
-        bucket, name = self.split(self.path_of(uri))
-
-        async def go(fs: Any) -> tuple[bytes, str]:
-            meta = await fs._call("GET", "b/{}/o/{}", bucket, name, json_out=True)
-            gen = str(meta["generation"])
-            _, body = await fs._call("GET", "b/{}/o/{}", bucket, name, alt="media", generation=gen)
-            return body, gen
-
-        with self.translating(uri):
-            return self._run(bucket, go)
-
-    def write_bytes_if_match(self, uri: str, data: bytes, token: str) -> str:
-        """A single-request upload with ``ifGenerationMatch=<generation>``: GCS
-        answers 412 when the object changed since it was read, or is gone."""
-        bucket, name = self.split(self.path_of(uri))
-
-        async def go(fs: Any) -> str:
-            meta = json.dumps({"name": name})
-            body = (b"--==0==\nContent-Type: application/json; charset=UTF-8\n\n" + meta.encode()
-                    + b"\n--==0==\nContent-Type: application/octet-stream\n\n" + data + b"\n--==0==--")
-            out = await fs._call("POST", f"{fs._location}/upload/storage/v1/b/{quote(bucket)}/o",
-                                 uploadType="multipart", ifGenerationMatch=token, data=body, json_out=True,
-                                 headers={"Content-Type": 'multipart/related; boundary="==0=="'})
-            return str(out["generation"])
-
-        try:
-            with self.translating(uri):
-                return self._run(bucket, go)
-        except DriftError:  # how _translate names a 412 outside create-if-absent
-            if self._meta(bucket, name) is None:
-                raise ObjectNotFoundError(f"{redact(uri)}: no such object") from None
-            raise PreconditionFailedError(f"{redact(uri)} changed since it was read") from None
-
-    def list_names(self, uri: str) -> list[str]:
-        bucket, name = self.split(self.path_of(uri))
-        prefix = folder_prefix(name)
-        names: set[str] = set()
-        try:
-            with self.translating(uri):
-                for page in self._pages(bucket, prefix=prefix, delimiter="/"):
-                    names.update(i["name"][len(prefix):] for i in page.get("items", []))
-                    names.update(p[len(prefix):].rstrip("/") for p in page.get("prefixes", []))
-        except ObjectNotFoundError:
-            return []  # no bucket: no names
-        names.discard("")
-        return sorted(names)
-
-    def delete(self, uri: str) -> None:
-        bucket, name = self.split(self.path_of(uri))
-
-        async def go(fs: Any) -> None:
-            await fs._call("DELETE", "b/{}/o/{}", bucket, name)
-
-        try:
-            with self.translating(uri):
-                self._run(bucket, go)
-        except ObjectNotFoundError:
-            pass  # already gone: what delete wanted
 
 
 @hookimpl

@@ -9,9 +9,9 @@
   live objects of an unversioned bucket. ``SetStorageClass`` rules are not
   risks: every GCS class is read without a restore. Metadata the credentials
   may not read leaves the bucket ``unchecked``.
-* :func:`inventory` / :func:`delete_exact` – objects.list (with
-  ``versions=true`` on a versioned bucket) and a delete of exactly the
-  generation judged, so gc never removes a generation written since.
+* :func:`inventory` – objects.list (with
+  ``versions=true`` on a versioned bucket); ``delete_exact`` (the object-store
+  base) deletes exactly the generation judged, so gc never removes a generation written since.
 * :func:`set_hold` – a temporary hold on the pinned generation
   (``objects.patch`` with ``temporaryHold``), checked in the answer: a store
   that accepts the request without holding (fake-gcs-server does) is
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from tether.driver import RiskReport, StoredObject, epoch_of
 from tether.errors import AccessDeniedError, HoldNotSupportedError, ObjectNotFoundError
-from tether.models import Asset, RemoteObject
+from tether.models import Asset
 from tether.uris import redact
 
 if TYPE_CHECKING:
@@ -138,23 +138,6 @@ def inventory(drv: GCSDriver, uri: str) -> list[StoredObject]:
     except ObjectNotFoundError:
         return []
     return sorted(out, key=lambda o: (o.path, not o.latest))
-
-
-def delete_exact(drv: GCSDriver, obj: StoredObject) -> None:
-    bucket, name = drv.split(obj.path)
-    params = {"generation": obj.version_id} if obj.version_id else {}
-
-    async def go(fs: Any) -> None:
-        await fs._call("DELETE", "b/{}/o/{}", bucket, name, **params)
-
-    with drv.translating(obj.uri):
-        drv._run(bucket, go)
-
-
-def stat_version(drv: GCSDriver, asset: Asset) -> RemoteObject | None:
-    assert asset.uri is not None
-    bucket, name = drv.split(drv.path_of(asset.uri))
-    return drv._meta(bucket, name, asset.version_id)
 
 
 def set_hold(drv: GCSDriver, asset: Asset, on: bool) -> None:

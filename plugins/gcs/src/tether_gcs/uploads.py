@@ -53,7 +53,7 @@ def _b64(hex_digest: str) -> str:
 def upload(drv: GCSDriver, local_path: str, uri: str, sha256: str) -> RemoteObject:
     bucket, name = drv.split(drv.path_of(uri))
     for _ in range(_ATTEMPTS):
-        current = drv._meta(bucket, name)
+        current = drv.head(bucket, name)
         if current is not None and drv.holds(current, local_path, sha256=sha256):
             # A concurrent upload of the same bytes finished since the caller
             # looked: keep it. Replacing it would destroy the generation that
@@ -65,7 +65,7 @@ def upload(drv: GCSDriver, local_path: str, uri: str, sha256: str) -> RemoteObje
         except AlreadyExistsError:
             # Another writer changed the name since we looked: if it now holds
             # these bytes (a concurrent upload of the same content), use it.
-            fresh = drv._meta(bucket, name)
+            fresh = drv.head(bucket, name)
             if fresh is not None and drv.holds(fresh, local_path, sha256=sha256):
                 return attrs.evolve(fresh, checksums={**fresh.checksums, "sha256": sha256})
             continue

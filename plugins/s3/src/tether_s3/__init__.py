@@ -1,5 +1,9 @@
 """tether-s3: the S3 driver (``s3://``, ``s3a://``), a thin adapter over s3fs.
 
+An :class:`tether.objectstore.ObjectStoreDriver`: it supplies the store calls
+(list_page, head, get_range, put, get_with_token, put_if_match, delete_key)
+and keeps its own concurrent :meth:`S3Driver.list` and part-size ``enrich``.
+
 s3fs provides the session: credentials (environment, profiles, instance
 roles), endpoint, retries, the event loop. tether calls the S3 API through
 ``S3FileSystem._call_s3`` with explicit ``Bucket``/``Key`` so keys containing
@@ -21,6 +25,7 @@ s3fs's file API does not expose:
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -35,7 +40,6 @@ from tether.driver import (
     Resolution,
     RiskReport,
     StoredObject,
-    folder_prefix,
     iso_time,
     too_many,
 )
@@ -45,13 +49,13 @@ from tether.errors import (
     DriftError,
     InvalidURIError,
     ObjectNotFoundError,
-    PreconditionFailedError,
     StorageError,
     TetherError,
     VersionGoneError,
 )
 from tether.models import Asset, RemoteObject
 from tether.nogc import gc_paused
+from tether.objectstore import NO_FSSPEC_CACHES, ListPage, ObjectStoreDriver
 from tether.options import Option
 from tether.parallel import parallel_map
 from tether.uris import redact
@@ -68,6 +72,8 @@ OPTIONS = {
     "read_timeout", "verify", "anon", "key", "secret", "token", "requester_pays",
     "max_pool_connections", "additional_checksums",
 }
+#: Error codes of stores that do not implement a bucket-setting call (R2, some MinIO setups).
+_UNSUPPORTED = ("NotImplemented", "MethodNotAllowed", "XNotImplemented")
 _ADDITIONAL = {"ChecksumSHA256": "sha256", "ChecksumSHA1": "sha1", "ChecksumCRC32C": "crc32c",
                "ChecksumCRC32": "crc32", "ChecksumCRC64NVME": "crc64nvme"}
 
@@ -126,7 +132,7 @@ def _etag(raw: str | None) -> str | None:
     return raw.strip('"') if raw else None
 
 
-class S3Driver(Driver):
+class S3Driver(ObjectStoreDriver):
     schemes = ("s3", "s3a")
     description = "Amazon S3 and S3-compatible object stores, over s3fs"
     bucketed = True
@@ -188,8 +194,7 @@ class S3Driver(Driver):
             "anon": opt.get_bool("anon"),
             "config_kwargs": config_kwargs,
             "client_kwargs": client_kwargs,
-            "skip_instance_cache": True,
-            "use_listings_cache": False,
+            **NO_FSSPEC_CACHES,
             "requester_pays": opt.get_bool("requester_pays"),
         }
         for ours, theirs in (("endpoint_url", "endpoint_url"), ("profile", "profile"), ("key", "key"),
@@ -198,11 +203,6 @@ class S3Driver(Driver):
             if value:
                 kwargs[theirs] = value
         return s3fs.S3FileSystem(**kwargs)
-
-    def _options(self, bucket: str) -> dict[str, Any]:
-        from tether.config import driver_options
-
-        return driver_options("s3", bucket)
 
     def _call(self, bucket: str, method: str, **kw: Any) -> Any:
         from fsspec.asyn import sync
@@ -238,42 +238,57 @@ class S3Driver(Driver):
             else:
                 kw["ContinuationToken"] = resp["NextContinuationToken"]
 
-    @staticmethod
-    def split(path: str) -> tuple[str, str]:
-        bucket, _, key = path.partition("/")
-        return bucket, key
-
     # ---------------------------------------------------------- bucket facts
     def _fact(self, bucket: str, name: str, compute: Any) -> Any:
+        """A bucket setting, asked once per bucket and configuration (a new
+        ``configure()`` asks again). ``compute`` raising caches nothing: an
+        error, a missing credential or a bad option is never remembered as an answer."""
+        from tether.config import generation
+
         # No lock to read a fact known already (a dict read is atomic): asked once per listed key.
-        value = self._bucket_facts.get((bucket, name), _UNKNOWN)
+        key = (bucket, name, generation())
+        value = self._bucket_facts.get(key, _UNKNOWN)
         if value is not _UNKNOWN:
             return value
         value = compute()
         with self._facts_lock:
-            self._bucket_facts[(bucket, name)] = value
+            self._bucket_facts[key] = value
         return value
+
+    def _setting(self, bucket: str, method: str, unset: tuple[str, ...]) -> dict[str, Any] | None:
+        """One bucket-setting request. None when the credentials may not read it
+        or the store does not implement it (an answer: nothing to know);
+        ``unset`` are the error codes meaning "not configured" ({} then). Any
+        other failure raises: a ConfigError from building the client, missing
+        credentials, a missing bucket, a transient failure."""
+        try:
+            return self._call(bucket, method)
+        except TetherError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - an answer, or a tether error below
+            code, _ = _error_code(exc)
+            if code in unset:
+                return {}
+            if code != "NoCredentials" and (code in _UNSUPPORTED or isinstance(
+                    _translate(exc, f"s3://{bucket}/"), AccessDeniedError)):
+                return None
+            raise  # the caller's translating() names the URI it was asked about
 
     def versioned(self, bucket: str) -> bool:
         """True when the bucket keeps versions (Enabled or Suspended): then the
-        listing must come from ListObjectVersions to carry version ids."""
+        listing must come from ListObjectVersions to carry version ids. False
+        when the credentials may not ask (the listing then has no version ids)."""
         def compute() -> bool:
-            try:
-                resp = self._call(bucket, "get_bucket_versioning")
-            except Exception:  # noqa: BLE001 - no permission to ask: list without versions
-                return False
-            return resp.get("Status") in ("Enabled", "Suspended")
+            resp = self._setting(bucket, "get_bucket_versioning", ())
+            return bool(resp) and resp.get("Status") in ("Enabled", "Suspended")
 
         return bool(self._fact(bucket, "versioned", compute))
 
     def etag_is_md5(self, bucket: str) -> bool:
         """ETags of single-part uploads are MD5s, except under SSE-KMS / SSE-C."""
         def compute() -> bool:
-            try:
-                resp = self._call(bucket, "get_bucket_encryption")
-            except Exception:  # noqa: BLE001 - no default encryption config (or not allowed to read it)
-                return True
-            rules = resp.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+            resp = self._setting(bucket, "get_bucket_encryption", ("ServerSideEncryptionConfigurationNotFoundError",))
+            rules = (resp or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
             algos = {r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules}
             return not any(a and "kms" in a for a in algos)
 
@@ -293,17 +308,15 @@ class S3Driver(Driver):
         return RemoteObject(uri=self.uri_of(path), path=path, size=int(size), checksums=sums,
                             version_id=version_id, last_modified=iso_time(modified))
 
-    def _head(self, bucket: str, key: str, version_id: str | None = None) -> RemoteObject | None:
+    def head(self, bucket: str, key: str, *, version_id: str | None = None) -> RemoteObject | None:
+        """HeadObject with ``ChecksumMode=ENABLED`` (the additional checksums too)."""
         kw: dict[str, Any] = {"Key": key, "ChecksumMode": "ENABLED"}
         if version_id:
             kw["VersionId"] = version_id
-        uri = self.uri_of(f"{bucket}/{key}")
         try:
-            with self.translating(uri):
+            with self.translating(self.uri_of(f"{bucket}/{key}")):
                 resp = self._call(bucket, "head_object", **kw)
-        except ObjectNotFoundError:
-            if version_id:
-                raise VersionGoneError(f"{redact(uri)}: no version {version_id}") from None
+        except ObjectNotFoundError:  # VersionGoneError too
             return None
         extra = {}
         etag = _etag(resp.get("ETag")) or ""
@@ -323,18 +336,12 @@ class S3Driver(Driver):
                             modified=resp.get("LastModified"), extra=extra,
                             sse=resp.get("ServerSideEncryption"))
 
-    def stat_path(self, path: str) -> RemoteObject | None:
-        bucket, key = self.split(path)
-        if not key or key.endswith("/"):
-            return None
+    def version_pin(self, key: str) -> tuple[str, str] | None:
         m = _VERSION_PIN_RE.match(key)
-        if m:
-            return self._head(bucket, m.group("path"), m.group("vid"))
-        return self._head(bucket, key)
+        return (m.group("path"), m.group("vid")) if m else None
 
     def resolve(self, uri: str, *, max_objects: int = 10_000, glob: bool | None = None) -> Resolution:
-        path = self.path_of(uri)
-        bucket, key = self.split(path)
+        bucket = self.split(self.path_of(uri))[0]
         if not bucket or not re.fullmatch(r"[a-z0-9][a-z0-9.\-_]{1,254}", bucket):
             shown = redact(uri)
             raise InvalidURIError(f"{shown!r}: invalid bucket name {self.split(shown.split('://', 1)[-1])[0]!r}")
@@ -369,18 +376,16 @@ class S3Driver(Driver):
         cost one HEAD each, in parallel, for the part size their ETag is
         verified with; single-part objects cost nothing. Additional checksums
         (SHA256, CRC32C ...) cost a HEAD per object, so they are fetched only
-        with ``additional_checksums=true``."""
-        from tether.config import bool_option
-
+        with ``additional_checksums=true``. No byte is read."""
         if not objects:
             return objects
         bucket = self.split(objects[0].path)[0]
-        if bool_option(self._options(bucket).get("additional_checksums", False)):
+        if self.configured_options(bucket).get("additional_checksums", False):
             def one(o: RemoteObject) -> RemoteObject:
                 if any(k in o.checksums for k in ("sha256", "crc32c", "sha1")):
                     return o
                 b, k = self.split(o.path)
-                fresh = self._head(b, k, o.version_id)
+                fresh = self.head(b, k, version_id=o.version_id)
                 return fresh or o
 
             objects = parallel_map(one, objects, self.default_workers)
@@ -394,6 +399,25 @@ class S3Driver(Driver):
             if part_size is not None:
                 out[i] = attrs.evolve(out[i], part_size=part_size)
         return out
+
+    def list_page(self, bucket: str, prefix: str, *, delimiter: str | None, token: str | None) -> ListPage:
+        """One ListObjectVersions page (latest versions, with their ids) on a
+        versioned bucket, else one ListObjectsV2 page; a delimited listing
+        (names only) is always ListObjectsV2. :meth:`list` does not page
+        through this: it lists concurrently (:mod:`tether_s3.listing`)."""
+        from .listing import page_from_parsed
+
+        versions = delimiter is None and self.versioned(bucket)
+        op, method = ("ListObjectVersions", "list_object_versions") if versions else \
+            ("ListObjectsV2", "list_objects_v2")
+        kw: dict[str, Any] = {"Prefix": prefix, "MaxKeys": 1000, **(json.loads(token) if token else {})}
+        if delimiter:
+            kw["Delimiter"] = delimiter
+        page = page_from_parsed(self._call(bucket, method, **kw), op)
+        objects = tuple(self._object(bucket, key, size=size, etag=_etag(etag), version_id=vid, modified=modified)
+                        for key, size, etag, vid, modified in page.rows)
+        nxt = json.dumps(page.next) if page.truncated and page.next else None
+        return ListPage(objects, tuple(page.prefixes), nxt)
 
     def list(self, uri: str, *, max_objects: int = DEFAULT_MAX_OBJECTS) -> list[RemoteObject]:
         """Every object under the prefix, with ListObjectVersions on versioned buckets
@@ -416,18 +440,52 @@ class S3Driver(Driver):
             return [obj(bucket, key, size=size, etag=_etag(etag), version_id=vid, modified=modified)
                     for key, size, etag, vid, modified in rows]
 
-    # ---------------------------------------------------------------- transfer
-    def read_range(self, asset: Asset, start: int, end: int) -> bytes:
-        assert asset.uri is not None
-        bucket, key = self.split(self.path_of(asset.uri))
+    # ------------------------------------------------------------ store calls
+    def get_range(self, bucket: str, key: str, start: int, end: int, *, version_id: str | None = None,
+                  etag: str | None = None) -> bytes:
+        """GetObject with a Range, pinned to the VersionId, else ``If-Match`` on the ETag."""
         kw: dict[str, Any] = {"Key": key, "Range": f"bytes={start}-{end - 1}"}
-        if asset.version_id:
-            kw["VersionId"] = asset.version_id
-        elif asset.checksums.get("etag"):
-            kw["IfMatch"] = '"' + asset.checksums["etag"] + '"'
-        with self.translating(asset.uri, asset=asset):
-            return self._get_bytes(bucket, **kw)
+        if version_id:
+            kw["VersionId"] = version_id
+        elif etag:
+            kw["IfMatch"] = f'"{etag}"'
+        return self._get_bytes(bucket, **kw)
 
+    def put(self, bucket: str, key: str, data: bytes, *, if_absent: bool) -> str:
+        """PutObject; ``If-None-Match: *`` for create-if-absent (S3 answers 412 when taken)."""
+        kw: dict[str, Any] = {"Key": key, "Body": data}
+        if if_absent:
+            kw["IfNoneMatch"] = "*"
+        return str(self._call(bucket, "put_object", **kw).get("ETag"))
+
+    def get_with_token(self, bucket: str, key: str) -> tuple[bytes, str]:
+        """The bytes and the ETag of the same GetObject (one request)."""
+        from fsspec.asyn import sync
+
+        fs = self.fs(bucket)
+
+        async def go() -> tuple[bytes, str]:
+            resp = await fs._call_s3("get_object", Bucket=bucket, Key=key)
+            body = resp["Body"]
+            try:
+                return await body.read(), resp["ETag"]
+            finally:
+                body.close()
+
+        return sync(fs.loop, go)
+
+    def put_if_match(self, bucket: str, key: str, data: bytes, token: str) -> str:
+        """PutObject with ``If-Match: <ETag>``: S3 answers 412 when the object
+        changed since it was read, 404 when it is gone."""
+        return str(self._call(bucket, "put_object", Key=key, Body=data, IfMatch=token)["ETag"])
+
+    def delete_key(self, bucket: str, key: str, *, version_id: str | None = None) -> None:
+        kw: dict[str, Any] = {"Key": key}
+        if version_id:
+            kw["VersionId"] = version_id
+        self._call(bucket, "delete_object", **kw)
+
+    # ---------------------------------------------------------------- transfer
     def upload(self, local_path: str, uri: str, *, sha256: str) -> RemoteObject:
         """PutObject with ChecksumSHA256, or a SHA256-checked multipart upload
         completed only once everything read is the hashed file (see :mod:`.uploads`)."""
@@ -445,24 +503,15 @@ class S3Driver(Driver):
 
         return uploads.remove_stale_uploads(self, folder_uri)
 
-    # Errors of every fsspec call are mapped here.
+    # Errors of every call are mapped here.
     translate_error = staticmethod(_translate)
 
     # ------------------------------------------- lifecycle (gc, check, insurance, holds)
     def inventory(self, uri: str) -> list[StoredObject]:
+        """Every version on a versioned bucket (see :mod:`.lifecycle`)."""
         from . import lifecycle
 
         return lifecycle.inventory(self, uri)
-
-    def delete_exact(self, obj: StoredObject) -> None:
-        from . import lifecycle
-
-        lifecycle.delete_exact(self, obj)
-
-    def stat_version(self, asset: Asset) -> RemoteObject | None:
-        from . import lifecycle
-
-        return lifecycle.stat_version(self, asset)
 
     def reference_risks(self, uris: Iterable[str]) -> list[RiskReport]:
         """Versioning and lifecycle rules of each bucket, read once per process (see :mod:`.lifecycle`)."""
@@ -475,71 +524,6 @@ class S3Driver(Driver):
         from . import lifecycle
 
         lifecycle.set_hold(self, asset, on)
-
-    # ------------------------------------------------------- catalog primitives
-    def read_bytes(self, uri: str) -> bytes:
-        bucket, key = self.split(self.path_of(uri))
-        with self.translating(uri):
-            return self._get_bytes(bucket, Key=key)
-
-    def write_bytes(self, uri: str, data: bytes, *, if_absent: bool = False) -> None:
-        bucket, key = self.split(self.path_of(uri))
-        kw: dict[str, Any] = {"Key": key, "Body": data}
-        if if_absent:
-            kw["IfNoneMatch"] = "*"
-        with self.translating(uri, create=if_absent):
-            self._call(bucket, "put_object", **kw)
-
-    def read_bytes_versioned(self, uri: str) -> tuple[bytes, str]:
-        """The bytes and the ETag of the same GetObject (one request)."""
-        bucket, key = self.split(self.path_of(uri))
-        from fsspec.asyn import sync
-
-        fs = self.fs(bucket)
-
-        async def go() -> tuple[bytes, str]:
-            resp = await fs._call_s3("get_object", Bucket=bucket, Key=key)
-            body = resp["Body"]
-            try:
-                return await body.read(), resp["ETag"]
-            finally:
-                body.close()
-
-        with self.translating(uri):
-            return sync(fs.loop, go)
-
-    def write_bytes_if_match(self, uri: str, data: bytes, token: str) -> str:
-        """PutObject with ``If-Match: <ETag>``: S3 answers 412 when the object
-        changed since it was read, 404 when it is gone."""
-        bucket, key = self.split(self.path_of(uri))
-        try:
-            with self.translating(uri):
-                resp = self._call(bucket, "put_object", Key=key, Body=data, IfMatch=token)
-        except DriftError:  # how _translate names a 412 outside create-if-absent
-            raise PreconditionFailedError(f"{redact(uri)} changed since it was read") from None
-        return str(resp["ETag"])
-
-    def list_names(self, uri: str) -> list[str]:
-        bucket, key = self.split(self.path_of(uri))
-        prefix = folder_prefix(key)
-        names: set[str] = set()
-        try:
-            with self.translating(uri):
-                for page in self._pages(bucket, "list_objects_v2", Prefix=prefix, Delimiter="/"):
-                    names.update(o["Key"][len(prefix):] for o in page.get("Contents", []))
-                    names.update(p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", []))
-        except ObjectNotFoundError:
-            return []  # no bucket: no names
-        names.discard("")
-        return sorted(names)
-
-    def delete(self, uri: str) -> None:
-        bucket, key = self.split(self.path_of(uri))
-        try:
-            with self.translating(uri):
-                self._call(bucket, "delete_object", Key=key)
-        except ObjectNotFoundError:
-            pass  # already gone: what delete wanted
 
 
 @hookimpl

@@ -6,10 +6,10 @@
   key and that expires objects, expires noncurrent versions, or moves them to
   an archive class (GLACIER, DEEP_ARCHIVE: a download then needs a restore).
   A bucket whose settings the credentials may not read is ``unchecked``.
-* :func:`inventory` / :func:`delete_exact` – ListObjectVersions (every
-  version) on a versioned bucket, ListObjectsV2 otherwise; DeleteObject with
-  the VersionId, so gc removes exactly the version it judged and never
-  another one written since.
+* :func:`inventory` – ListObjectVersions (every version) on a versioned
+  bucket, ListObjectsV2 otherwise; ``delete_exact`` (the object-store base)
+  deletes with the VersionId, so gc removes exactly the version it judged and
+  never another one written since.
 * :func:`set_hold` – PutObjectLegalHold on the pinned VersionId; a bucket
   without Object Lock cannot hold, and says so.
 """
@@ -20,8 +20,8 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from tether.driver import RiskReport, StoredObject, epoch_of
-from tether.errors import AccessDeniedError, HoldNotSupportedError, VersionGoneError
-from tether.models import Asset, RemoteObject
+from tether.errors import AccessDeniedError, HoldNotSupportedError
+from tether.models import Asset
 from tether.uris import redact
 
 if TYPE_CHECKING:
@@ -138,24 +138,6 @@ def inventory(drv: S3Driver, uri: str) -> list[StoredObject]:
                                         row.get("VersionId") if versioned else None,
                                         bool(row.get("IsLatest", True))))
     return sorted(out, key=lambda o: (o.path, not o.latest))
-
-
-def delete_exact(drv: S3Driver, obj: StoredObject) -> None:
-    bucket, key = drv.split(obj.path)
-    kw: dict[str, Any] = {"Key": key}
-    if obj.version_id:
-        kw["VersionId"] = obj.version_id
-    with drv.translating(obj.uri):
-        drv._call(bucket, "delete_object", **kw)
-
-
-def stat_version(drv: S3Driver, asset: Asset) -> RemoteObject | None:
-    assert asset.uri is not None
-    bucket, key = drv.split(drv.path_of(asset.uri))
-    try:
-        return drv._head(bucket, key, asset.version_id)
-    except VersionGoneError:
-        return None
 
 
 # ------------------------------------------------------------------- holds

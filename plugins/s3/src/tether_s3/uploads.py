@@ -27,8 +27,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import attrs
+from tether.checksums import MultipartEtag
 from tether.driver import folder_prefix
-from tether.errors import ChecksumMismatchError, ObjectNotFoundError, TetherError, VersionGoneError
+from tether.errors import ChecksumMismatchError, ObjectNotFoundError, TetherError
 from tether.models import RemoteObject
 from tether.staging import (
     STALE_AFTER,
@@ -89,12 +90,9 @@ def upload(drv: S3Driver, local_path: str, uri: str, sha256: str) -> RemoteObjec
         size = src.read_size
     etag = _etag(resp.get("ETag"))
     vid = resp.get("VersionId") if drv.versioned(bucket) else None
-    # Read back what S3 now describes (checksums, time, whatever _head
+    # Read back what S3 now describes (checksums, time, whatever head()
     # records); if another writer replaced the key since, describe our upload.
-    try:
-        obj = drv._head(bucket, key, vid)
-    except VersionGoneError:
-        obj = None
+    obj = drv.head(bucket, key, version_id=vid)
     if obj is None or obj.checksums.get("etag") != etag:
         obj = drv._object(bucket, key, size=size, etag=etag, version_id=vid, modified=None)
     return attrs.evolve(obj, checksums={**obj.checksums, "sha256": sha256})
@@ -150,22 +148,22 @@ def _put_multipart(drv: S3Driver, uri: str, bucket: str, key: str, src: SourceRe
 
 def multipart_digests(local_path: str, part_size: int) -> tuple[str, str, str]:
     """What S3 records for ``local_path`` uploaded in ``part_size`` parts, in
-    one read: the multipart ETag (MD5 of the parts' MD5s, ``-`` part count),
+    one read: the multipart ETag (:class:`tether.checksums.MultipartEtag`),
     the composite SHA256 checksum (base64 SHA-256 of the parts' SHA-256s),
     and the file's own sha256."""
     whole = hashlib.sha256()
-    md5s, shas = [], []
+    etag = MultipartEtag(part_size)
+    shas = []
     try:
         with open(local_path, "rb") as f:
             while part := f.read(part_size):
                 whole.update(part)
-                md5s.append(hashlib.md5(part).digest())
+                etag.update(part)
                 shas.append(hashlib.sha256(part).digest())
     except (FileNotFoundError, NotADirectoryError):
         raise source_removed(local_path) from None
-    etag = f"{hashlib.md5(b''.join(md5s)).hexdigest()}-{len(md5s)}"
     composite = base64.b64encode(hashlib.sha256(b"".join(shas)).digest()).decode()
-    return etag, composite, whole.hexdigest()
+    return etag.hexdigest(), composite, whole.hexdigest()
 
 
 def holds(drv: S3Driver, obj: RemoteObject, local_path: str, sha256: str) -> bool:
