@@ -80,6 +80,8 @@ def _translate(exc: BaseException, uri: str, *, asset: Asset | None = None,
 
 class GCSDriver(Driver):
     schemes = ("gs", "gcs")
+    supports_versions, version_pin = True, "{uri}#{version}"  # generations, kept where versioning is on
+    pins_by_etag = conditional_overwrite = lists_checksums = True  # see the module docstring
     description = "Google Cloud Storage, over gcsfs"
     bucketed = True
     default_workers = 32
@@ -217,6 +219,10 @@ class GCSDriver(Driver):
             pinned = self._meta(bucket, m.group("name"), m.group("gen"))
             if pinned is not None:
                 return pinned
+            literal = self._meta(bucket, name)  # an object really named "x#123"?
+            if literal is None:
+                raise VersionGoneError(f"{redact(self.uri_of(path))}: no generation {m.group('gen')}")
+            return literal
         return self._meta(bucket, name)
 
     def list(self, uri: str, *, max_objects: int = 10_000) -> list[RemoteObject]:

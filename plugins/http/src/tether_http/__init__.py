@@ -113,6 +113,8 @@ def _where(uri: str, asset: Asset | None) -> str:
 
 class HttpDriver(Driver):
     schemes = ("http", "https")
+    writable = lists_prefixes = False  # read-only; a URL names one object
+    pins_by_etag = True  # If-Match (else If-Unmodified-Since), and every response's validators
     description = "read-only HTTP(S) objects: one HEAD each, downloads conditioned on the recorded ETag/date"
     # Servers are not object stores: a few connections per host, like a browser.
     default_workers = 8
