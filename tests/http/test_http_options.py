@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
-
 from tether.cli.main import cli
 from tether.config import describe_options
 
