@@ -114,7 +114,8 @@ def _translate(exc: BaseException, uri: str, *, asset: Asset | None = None,
 class AzureDriver(Driver):
     schemes = ("az", "abfs", "abfss")
     supports_versions, version_pin = True, "{uri}?versionid={version}"  # where the account keeps versions
-    pins_by_etag = conditional_overwrite = lists_checksums = True  # If-Match-style reads and writes
+    pins_by_etag = lists_checksums = True  # If-Match reads; MD5 listed
+    conditional_overwrite = False  # no write_bytes_if_match of its own yet: the in-process fallback
     description = "Azure Blob Storage and ADLS Gen2, over adlfs / azure-storage-blob"
     bucketed = True
     default_workers = 32
