@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from tether.testing import DriverContract
+from tether_azure import AzureDriver
 
 pytestmark = pytest.mark.azure
 
@@ -12,6 +12,7 @@ pytestmark = pytest.mark.azure
 class TestAzureContract(DriverContract):
     # Azurite keeps no blob versions (it ignores versionid): ETag-pinned reads are
     # what this run certifies; version pinning is untested here (docs/azure.md).
+    driver_class = AzureDriver
     supports_versions = False
 
     @pytest.fixture
@@ -22,6 +23,8 @@ class TestAzureContract(DriverContract):
 class TestAbfssAliasContract(DriverContract):
     """abfss:// names the same blobs as az:// and is recorded as az://."""
 
+    driver_class = AzureDriver
+
     @pytest.fixture
     def base_uri(self, container: str) -> str:
         return f"abfss://{container}/alias"
@@ -29,6 +32,8 @@ class TestAbfssAliasContract(DriverContract):
 
 class TestAbfsAliasContract(DriverContract):
     """abfs:// likewise."""
+
+    driver_class = AzureDriver
 
     @pytest.fixture
     def base_uri(self, container: str) -> str:

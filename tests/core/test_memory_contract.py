@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 import tether
 from tether.plugins import get_registry
 from tether.testing import DriverContract
 
 
 class TestMemoryPluginContract(DriverContract):
+    # driver_class stays None: the example is imported afresh for each test (its
+    # fixture installs it), and it declares tether.Driver's default capabilities,
+    # which the contract's driver fixture checks.
     multiprocess = False  # memory:// lives inside one process: a child would see an empty store
 
     @pytest.fixture

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-
+from tether.driver import Driver
 from tether.testing import DriverContract
+from tether_gcs import GCSDriver
 
 
 class TestGCSContract(DriverContract):
-    supports_versions = False
+    driver_class = GCSDriver
 
     @pytest.fixture
     def base_uri(self, gcs_bucket: str) -> str:
@@ -16,7 +17,13 @@ class TestGCSContract(DriverContract):
 
 
 class TestGCSVersionedContract(DriverContract):
+    driver_class = GCSDriver
     supports_versions = True
+
+    def forget_version(self, driver: Driver, uri: str, version_id: str) -> str:
+        # fake-gcs-server ignores `generation` on DELETE (it removes the live object):
+        # a generation that never existed stands for one that was deleted.
+        return "1234567"
 
     @pytest.fixture
     def base_uri(self, gcs_versioned_bucket: str) -> str:
@@ -25,6 +32,8 @@ class TestGCSVersionedContract(DriverContract):
 
 class TestGCSAliasContract(DriverContract):
     """gcs:// names the same objects as gs:// and is recorded as gs://."""
+
+    driver_class = GCSDriver
 
     @pytest.fixture
     def base_uri(self, gcs_bucket: str) -> str:

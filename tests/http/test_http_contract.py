@@ -1,25 +1,23 @@
 """tether-http against the driver contract, on the loopback server, in several server shapes.
 
-The contract assumes a writable store that lists prefixes; HTTP is neither. Of
-its 20 tests, 5 run unchanged here. The other 15 still run, marked
-``xfail(strict=True, raises=...)``: each must fail with exactly the error a
-read-only, listing-less store gives (a write refused, a folder URL not found),
-so a change in that behaviour fails the suite. What they check is covered by
-the ``test_http_*`` tests of :class:`HttpContract`, one URL per object.
+tether-http declares ``writable = lists_prefixes = False`` and ``pins_by_etag``:
+the contract gives it its read tests (one URL per object) and the drift test
+its ETag pinning demands, and leaves out the write and listing tests (not
+collected, not skipped). What a read-only, listing-less store must do instead
+(refuse writes, refuse folders and globs) is checked by the ``test_http_*``
+tests of :class:`HttpContract`.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
-
 import tether
 from tether import Artifact, Catalog
 from tether.driver import Driver
@@ -29,26 +27,12 @@ from tether.errors import (
     InvalidURIError,
     ObjectNotFoundError,
 )
-from tether.testing import UNUSUAL_NAMES, DriverContract, WorkersFailed, race
+from tether.testing import UNUSUAL_NAMES, DriverContract, race
+from tether_http import HttpDriver
 
 from .server import Behaviour, LoopbackServer
 
 pytestmark = pytest.mark.http
-
-READ_ONLY = "HTTP is read-only: the contract writes through the driver (catalog primitives, uploads)"
-NO_LISTING = "HTTP has no listing: the contract logs a folder URL, which names no object over HTTP"
-
-
-def _cannot_run(name: str, raises: type[BaseException], why: str) -> Callable[..., Any]:
-    """The inherited contract test, run as it is, required to fail with ``raises``."""
-    parent = getattr(DriverContract, name)
-
-    @functools.wraps(parent)
-    def test(self: DriverContract, **fixtures: Any) -> None:
-        parent(self, **fixtures)
-
-    return pytest.mark.xfail(strict=True, raises=raises, reason=why)(test)
-
 
 def _url(base: str, rel: str) -> str:
     return f"{base}/{quote(rel)}"
@@ -57,6 +41,8 @@ def _url(base: str, rel: str) -> str:
 class HttpContract(DriverContract):
     """The contract for a read-only store; subclasses pick the server's behaviour."""
 
+    driver_class = HttpDriver
+    alias_schemes = ("http",)  # https:// is another server (port, TLS), not an alias
     behaviour: ClassVar[dict[str, Any]] = {}
     options: ClassVar[dict[str, Any]] = {}
 
@@ -82,36 +68,26 @@ class HttpContract(DriverContract):
     def remove(self, driver: Driver, uri: str) -> None:
         self.server.remove(uri)
 
-    # ------------------------------------------------ contract tests HTTP cannot pass
-    test_bytes_round_trip_and_create_if_absent = _cannot_run(
-        "test_bytes_round_trip_and_create_if_absent", AccessDeniedError, READ_ONLY)
-    test_concurrent_create_if_absent_has_one_winner = _cannot_run(
-        "test_concurrent_create_if_absent_has_one_winner", WorkersFailed, READ_ONLY)
-    test_prefix_matches_on_slash_boundaries = _cannot_run(
-        "test_prefix_matches_on_slash_boundaries", ObjectNotFoundError, NO_LISTING)
-    test_max_objects_is_never_a_silent_cap = _cannot_run(
-        "test_max_objects_is_never_a_silent_cap", ObjectNotFoundError, NO_LISTING)
-    test_glob = _cannot_run("test_glob", InvalidURIError, "HTTP has no listing: a glob cannot be expanded")
-    test_log_download_verify_with_unusual_names = _cannot_run(
-        "test_log_download_verify_with_unusual_names", ObjectNotFoundError, NO_LISTING)
-    test_identical_content_is_not_a_new_version = _cannot_run(
-        "test_identical_content_is_not_a_new_version", ObjectNotFoundError, NO_LISTING)
-    test_changed_object_is_never_delivered_silently = _cannot_run(
-        "test_changed_object_is_never_delivered_silently", ObjectNotFoundError, NO_LISTING)
-    test_deleted_object_fails_naming_the_asset = _cannot_run(
-        "test_deleted_object_fails_naming_the_asset", ObjectNotFoundError, NO_LISTING)
-    test_status_reports_drift = _cannot_run("test_status_reports_drift", ObjectNotFoundError, NO_LISTING)
-    test_upload_local_files_to_this_store = _cannot_run(
-        "test_upload_local_files_to_this_store", AccessDeniedError, READ_ONLY)
-    test_upload_of_a_file_changed_after_hashing_is_refused_and_leaves_nothing = _cannot_run(
-        "test_upload_of_a_file_changed_after_hashing_is_refused_and_leaves_nothing", AccessDeniedError, READ_ONLY)
-    test_catalog_on_this_store = _cannot_run("test_catalog_on_this_store", ObjectNotFoundError, NO_LISTING)
-    test_concurrent_loggers_get_distinct_versions = _cannot_run(
-        "test_concurrent_loggers_get_distinct_versions", ObjectNotFoundError, NO_LISTING)
-    test_concurrent_logging_processes_get_distinct_versions = _cannot_run(
-        "test_concurrent_logging_processes_get_distinct_versions", WorkersFailed, NO_LISTING)
-    test_racing_alias_moves_end_in_one_requested_state = _cannot_run(
-        "test_racing_alias_moves_end_in_one_requested_state", ObjectNotFoundError, NO_LISTING)
+    # ------------------------------------------- the failure hooks of the contract
+    @pytest.fixture
+    def denied_uri(self, base_uri: str) -> str:
+        """The server's /private/ folder answers 401 without credentials."""
+        self.server.put(f"{base_uri}/secret.bin", b"secret")
+        scheme_host, folder = base_uri.rsplit("/", 1)
+        return f"{scheme_host}/private/{folder}/secret.bin"
+
+    @pytest.fixture
+    def transient_faults(self) -> Callable[[str, int], Callable[[], int]]:
+        """The next ``n`` requests for the object are answered 503."""
+        queued = [0]
+
+        def fail_next(uri: str, n: int) -> Callable[[], int]:
+            path = urlsplit(uri).path
+            self.server.behaviour.fail.setdefault(path, []).extend([503] * n)
+            queued[0] += n
+            return lambda: queued[0] - len(self.server.behaviour.fail.get(path, []))
+
+        return fail_next
 
     # -------------------------------------------------- what they check, over HTTP
     def test_http_catalog_primitives_are_read_only(self, driver: Driver, base_uri: str, tmp_path: Path) -> None:
@@ -308,6 +284,8 @@ class TestHttpCarelessServerContract(HttpContract):
 
 class TestHttpsContract(HttpContract):
     """https:// with certificate verification against the test CA; recorded as https://."""
+
+    alias_schemes = ("https",)
 
     @pytest.fixture
     def server(self, https_server: LoopbackServer) -> LoopbackServer:

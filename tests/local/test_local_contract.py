@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from tether.testing import DriverContract
+from tether_local import LocalDriver
 
 
 class TestLocalDriverContract(DriverContract):
-    supports_versions = False
+    driver_class = LocalDriver
 
     @pytest.fixture
     def base_uri(self, tmp_path: Path) -> str:
@@ -21,6 +21,8 @@ class TestLocalDriverContract(DriverContract):
 
 class TestPlainPathsContract(DriverContract):
     """The same contract with plain paths instead of file:// URIs."""
+
+    driver_class = LocalDriver
 
     @pytest.fixture
     def base_uri(self, tmp_path: Path) -> str:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
 from tether.testing import DriverContract
+from tether_s3 import S3Driver
 
 
 class TestS3Contract(DriverContract):
-    supports_versions = False
+    driver_class = S3Driver
 
     @pytest.fixture
     def base_uri(self, bucket: str) -> str:
@@ -16,6 +16,7 @@ class TestS3Contract(DriverContract):
 
 
 class TestS3VersionedContract(DriverContract):
+    driver_class = S3Driver
     supports_versions = True
 
     @pytest.fixture
@@ -25,6 +26,8 @@ class TestS3VersionedContract(DriverContract):
 
 class TestS3aAliasContract(DriverContract):
     """s3a:// is an alias: same objects, recorded as s3://."""
+
+    driver_class = S3Driver
 
     @pytest.fixture
     def base_uri(self, bucket: str) -> str:

@@ -32,7 +32,10 @@ from .errors import ConfigError
 _lock = threading.Lock()
 _overrides: dict[tuple[str, str | None], dict[str, Any]] = {}
 _generation = 0  # bumped on every change so drivers can drop cached clients
-_SECRET_OPT_RE = re.compile(r"(secret|token|password|key|credential)", re.IGNORECASE)
+# Undeclared options only (declared ones are masked by declaration): Azure's
+# connection_string and sas carry keys without saying "key".
+_SECRET_OPT_RE = re.compile(r"(secret|token|password|key|credential|connection_string|sas|signature)",
+                            re.IGNORECASE)
 
 
 def home_dir() -> Path:

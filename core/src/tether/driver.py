@@ -219,6 +219,31 @@ class Driver:
     #: sees them, unknown keys refused naming the nearest, secrets masked by
     #: declaration. None: options are passed through unchecked.
     declared_options: ClassVar[tuple[_options.Option, ...] | None] = None
+    # Capability flags: what the store behind this driver truly does. The
+    # contract suite (:mod:`tether.testing`) reads them: a True flag makes it
+    # demand the behaviour; tests needing a capability a driver lacks are not
+    # collected for it. Defaults describe a plain writable, listable store.
+    #: Core may write here: catalog primitives, uploads (False: read-only, e.g. HTTP).
+    writable: ClassVar[bool] = True
+    #: A prefix (or glob) can be listed (False: a URI names exactly one object).
+    lists_prefixes: ClassVar[bool] = True
+    #: Reads pin the recorded object version where the store keeps versions, so
+    #: an overwritten or deleted object still downloads; a gone version is a
+    #: :class:`~tether.errors.VersionGoneError`.
+    supports_versions: ClassVar[bool] = False
+    #: How a URI names one version (``"{uri}?versionId={version}"``); None: it cannot.
+    version_uri_format: ClassVar[str | None] = None
+    #: Reads are conditioned on the recorded ETag (or generation) even without
+    #: versions: a changed object, same size or not, is a
+    #: :class:`~tether.errors.DriftError` on the first read, never retried.
+    pins_by_etag: ClassVar[bool] = False
+    #: :meth:`write_bytes_if_match` is the store's own compare-and-swap, so writers
+    #: in separate processes (machines) have exactly one winner. False: the
+    #: in-process fallback, safe only for writers sharing one process.
+    conditional_overwrite: ClassVar[bool] = False
+    #: A listing (or HEAD) carries a checksum tether can verify (MD5, CRC32C), so
+    #: logging reads no object bytes. False: :meth:`enrich` reads each object once.
+    lists_checksums: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

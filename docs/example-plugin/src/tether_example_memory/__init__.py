@@ -13,6 +13,7 @@ import tether
 
 class MemoryDriver(tether.Driver):
     schemes = ("memory",)
+    conditional_overwrite = False  # the fallback below: atomic only within this one process
     description = "fsspec in-memory filesystem (per process)"
 
     def make_filesystem(self, bucket: str | None, options: dict[str, Any]):  # noqa: ANN201

@@ -119,6 +119,9 @@ def _translate(exc: BaseException, uri: str, *, asset: Asset | None = None,
 
 class AzureDriver(ObjectStoreDriver):
     schemes = ("az", "abfs", "abfss")
+    supports_versions, version_uri_format = True, "{uri}?versionid={version}"  # where the account keeps versions
+    pins_by_etag = lists_checksums = True  # If-Match reads; MD5 listed
+    conditional_overwrite = True  # Put Blob with If-Match on the blob ETag
     description = "Azure Blob Storage and ADLS Gen2, over adlfs / azure-storage-blob"
     bucketed = True
     default_workers = 32

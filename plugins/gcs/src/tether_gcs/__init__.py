@@ -83,12 +83,12 @@ def _translate(exc: BaseException, uri: str, *, asset: Asset | None = None,
 
 class GCSDriver(ObjectStoreDriver):
     schemes = ("gs", "gcs")
+    supports_versions, version_uri_format = True, "{uri}#{version}"  # generations, kept where versioning is on
+    pins_by_etag = conditional_overwrite = lists_checksums = True  # generation-pinned reads (ifGenerationMatch) and writes
     description = "Google Cloud Storage, over gcsfs"
     bucketed = True
     default_workers = 32
     part_size = 16 * 1024 * 1024
-    #: Every object is recorded with its generation, which pins it exactly.
-    pins_by_etag = False
     declared_options = (
         Option("endpoint_url", str, help="GCS endpoint (fake-gcs-server ...)"),
         Option("project", str, help="Google Cloud project"),

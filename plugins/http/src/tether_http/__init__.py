@@ -66,6 +66,7 @@ from tether.uris import redact, split_scheme
 
 from .client import (
     CHUNK,
+    DECLARED_OPTIONS,
     Client,
     discard,
     has_credentials,
@@ -113,9 +114,13 @@ def _where(uri: str, asset: Asset | None) -> str:
 
 class HttpDriver(Driver):
     schemes = ("http", "https")
+    writable = lists_prefixes = False  # read-only; a URL names one object
+    pins_by_etag = True  # If-Match (else If-Unmodified-Since), and every response's validators
     description = "read-only HTTP(S) objects: one HEAD each, downloads conditioned on the recorded ETag/date"
     # Servers are not object stores: a few connections per host, like a browser.
     default_workers = 8
+    #: What `tether plugins --options` prints; :func:`.client.parse_options` applies them.
+    declared_options = DECLARED_OPTIONS
 
     def __init__(self, scheme: str | None = None) -> None:
         super().__init__(scheme)

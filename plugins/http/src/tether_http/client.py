@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote, urlsplit
 import urllib3
 from tether.config import bool_option
 from tether.errors import ConfigError, InvalidURIError
+from tether.options import Option
 from tether.uris import is_secret_name, redact, secret_spans, split_scheme
 
 #: Options of the ``http`` and ``https`` schemes (``tether.configure("https", ...)``,
@@ -40,6 +41,12 @@ OPTIONS: dict[str, tuple[type, Any, str]] = {
     "max_pool_connections": (int, 32, "connections kept open per host"),
 }
 SIGNED_URL_MODES = ("link", "record")
+#: :data:`OPTIONS` as declarations (``tether plugins --options``). None is secret:
+#: credentials travel in the URL and are never configured.
+DECLARED_OPTIONS = tuple(
+    Option(name, object if name == "verify" else kind, default, help=text,
+           choices=SIGNED_URL_MODES if name == "signed_urls" else None)
+    for name, (kind, default, text) in OPTIONS.items())
 CHUNK = 1 << 20
 _TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 

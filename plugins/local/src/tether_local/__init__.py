@@ -49,6 +49,7 @@ _SURROGATE_RE = re.compile("[\ud800-\udfff]")  # what a name that is not valid U
 
 class LocalDriver(Driver):
     schemes = ("file",)
+    conditional_overwrite = True  # flock + compare + atomic rename, across processes
     description = "local and mounted filesystems (file:// and plain paths)"
     lists_with_exclude = True
     # Hashing is CPU bound in C (hashlib drops the GIL): one thread per core,

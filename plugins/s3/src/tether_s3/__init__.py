@@ -134,6 +134,8 @@ def _etag(raw: str | None) -> str | None:
 
 class S3Driver(ObjectStoreDriver):
     schemes = ("s3", "s3a")
+    supports_versions, version_uri_format = True, "{uri}?versionId={version}"  # where the bucket keeps versions
+    pins_by_etag = conditional_overwrite = lists_checksums = True  # If-Match-style reads and writes
     description = "Amazon S3 and S3-compatible object stores, over s3fs"
     bucketed = True
     default_workers = 32
