@@ -292,6 +292,7 @@ def float_setting(name: str, default: float, *, minimum: float | None = None) ->
 
 
 def bool_option(value: Any) -> bool:
+    """An option value as a bool: the strings ``1``, ``true``, ``yes``, ``on`` (any case) are true."""
     if isinstance(value, str):
         return value.strip().lower() in {"1", "true", "yes", "on"}
     return bool(value)

@@ -370,6 +370,7 @@ def status(ctx: click.Context, ref: str, as_json: bool, progress: bool | None,
 @click.option("--options", "with_options", is_flag=True, help="Also print each driver's declared options.")
 def plugins(as_json: bool, with_options: bool) -> None:
     """List discovered plugins: package, version, schemes, hooks implemented, load errors."""
+    from ..installhints import LINK_ONLY_WITHOUT_DRIVER, install_hint
     from ..plugins import get_registry
 
     reg = get_registry()
@@ -381,8 +382,10 @@ def plugins(as_json: bool, with_options: bool) -> None:
     if with_options:
         for r in rows:
             r["options"] = reg.declared_options(r["name"])
+    missing = [{"distribution": d, "schemes": list(s), "hint": install_hint(s[0]),
+                "link_only": set(s) <= LINK_ONLY_WITHOUT_DRIVER} for d, s in reg.missing()]
     if as_json:
-        _emit_json({"plugins": rows, "conflicts": conflicts})
+        _emit_json({"plugins": rows, "conflicts": conflicts, "not_installed": missing})
         return
     for r in rows:
         dist = f"{r['distribution']} {r['version']}" if r["distribution"] else r["module"]
@@ -399,6 +402,9 @@ def plugins(as_json: bool, with_options: bool) -> None:
     for scheme, names in conflicts.items():
         click.echo(f"conflict: {scheme}:// is claimed by {', '.join(names)} "
                    f"(set TETHER_DRIVER_{scheme.upper()}=<plugin>)")
+    for m in missing:
+        links = "; until then these URIs are recorded as link-only" if m["link_only"] else ""
+        click.echo(f"not installed: {m['distribution']} ({m['hint']}{links})")
 
 
 @cli.group()

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import attrs
 from tether import hookimpl
-from tether.driver import Driver, Resolution, check_cap, folder_prefix, iso_time
+from tether.driverkit import Driver, Resolution, SourceReader, check_cap, folder_prefix, iso_time, redact
 from tether.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -46,8 +46,6 @@ from tether.errors import (
 )
 from tether.models import Asset, RemoteObject
 from tether.options import Option
-from tether.staging import SourceReader
-from tether.uris import redact
 
 __all__ = ["AzureDriver"]
 
@@ -424,7 +422,7 @@ def _container(bucket: str) -> str:
 
 def _fs_kwargs(bucket: str | None, options: dict[str, Any]) -> dict[str, Any]:
     """adlfs arguments from tether's options (and the account in an ``@host`` bucket)."""
-    from tether.config import bool_option
+    from tether.driverkit import bool_option
 
     opts = {k: v for k, v in options.items() if v not in (None, "")}
     host = bucket.split("@", 1)[1] if bucket and "@" in bucket else None

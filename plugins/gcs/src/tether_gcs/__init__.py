@@ -33,9 +33,18 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
-from tether import hookimpl, progress
-from tether.checksums import b64_to_hex
-from tether.driver import Driver, RiskReport, StoredObject, check_cap, folder_prefix, iso_time
+from tether import hookimpl
+from tether.driverkit import (
+    Driver,
+    RiskReport,
+    StoredObject,
+    advance,
+    b64_to_hex,
+    check_cap,
+    folder_prefix,
+    iso_time,
+    redact,
+)
 from tether.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -49,7 +58,6 @@ from tether.errors import (
 )
 from tether.models import Asset, RemoteObject
 from tether.options import Option
-from tether.uris import redact
 
 __all__ = ["GCSDriver"]
 
@@ -102,7 +110,7 @@ class GCSDriver(Driver):
     def make_filesystem(self, bucket: str | None, options: dict[str, Any]):
         """A gcsfs filesystem for ``bucket``. Options are converted to their types
         here: a mistake is a ConfigError naming where it was set."""
-        from tether.config import OptionReader, option_origin
+        from tether.driverkit import OptionReader, option_origin
 
         opt = OptionReader("gs", bucket, options)
         endpoint_url = opt.get_str("endpoint_url")
@@ -228,7 +236,7 @@ class GCSDriver(Driver):
                 for page in self._pages(bucket, prefix=prefix):
                     out.extend(self._object(bucket, item) for item in page.get("items", [])
                                if not item["name"].endswith("/"))
-                    progress.advance("listing", len(page.get("items", [])), "objects")
+                    advance("listing", len(page.get("items", [])), "objects")
         except ObjectNotFoundError:
             raise ObjectNotFoundError(f"{redact(uri)}: no such bucket") from None
         check_cap(len(out), max_objects, uri)

@@ -49,9 +49,15 @@ from urllib.parse import unquote
 import attrs
 import urllib3
 from tether import Resolution, hookimpl
-from tether.checksums import MultiHasher
-from tether.config import driver_options
-from tether.driver import DEFAULT_MAX_OBJECTS, Driver
+from tether.driverkit import (
+    DEFAULT_MAX_OBJECTS,
+    Driver,
+    MultiHasher,
+    driver_options,
+    parallel_map,
+    redact,
+    split_scheme,
+)
 from tether.errors import (
     AccessDeniedError,
     DriftError,
@@ -61,8 +67,6 @@ from tether.errors import (
     TetherError,
 )
 from tether.models import Asset, RemoteObject
-from tether.parallel import parallel_map
-from tether.uris import redact, split_scheme
 
 from .client import (
     CHUNK,

@@ -19,9 +19,8 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import urllib3
-from tether.config import bool_option
+from tether.driverkit import bool_option, is_secret_name, redact, secret_spans, split_scheme
 from tether.errors import ConfigError, InvalidURIError
-from tether.uris import is_secret_name, redact, secret_spans, split_scheme
 
 #: Options of the ``http`` and ``https`` schemes (``tether.configure("https", ...)``,
 #: ``TETHER_HTTPS_<OPTION>``, ``[https]`` in config.toml). Each scheme reads its own.

@@ -28,16 +28,21 @@ from typing import Any
 
 import attrs
 from tether import hookimpl
-from tether.checksums import b64_to_hex, multipart_parts, uniform_part_size
-from tether.driver import (
+from tether.driverkit import (
     DEFAULT_MAX_OBJECTS,
     Driver,
     Resolution,
     RiskReport,
     StoredObject,
+    b64_to_hex,
     folder_prefix,
+    gc_paused,
     iso_time,
+    multipart_parts,
+    parallel_map,
+    redact,
     too_many,
+    uniform_part_size,
 )
 from tether.errors import (
     AccessDeniedError,
@@ -51,10 +56,7 @@ from tether.errors import (
     VersionGoneError,
 )
 from tether.models import Asset, RemoteObject
-from tether.nogc import gc_paused
 from tether.options import Option
-from tether.parallel import parallel_map
-from tether.uris import redact
 
 __all__ = ["S3Driver"]
 
@@ -162,7 +164,7 @@ class S3Driver(Driver):
         here, so a mistake (``max_attempts = "x"``, ``endpoint_url = 5``) is a
         ConfigError naming where it was set, not a TypeError from inside botocore."""
         import s3fs  # lazy: keeps `import tether` free of boto
-        from tether.config import OptionReader
+        from tether.driverkit import OptionReader
 
         opt = OptionReader("s3", bucket, options)
         config_kwargs: dict[str, Any] = {
@@ -200,7 +202,7 @@ class S3Driver(Driver):
         return s3fs.S3FileSystem(**kwargs)
 
     def _options(self, bucket: str) -> dict[str, Any]:
-        from tether.config import driver_options
+        from tether.driverkit import driver_options
 
         return driver_options("s3", bucket)
 
@@ -370,7 +372,7 @@ class S3Driver(Driver):
         verified with; single-part objects cost nothing. Additional checksums
         (SHA256, CRC32C ...) cost a HEAD per object, so they are fetched only
         with ``additional_checksums=true``."""
-        from tether.config import bool_option
+        from tether.driverkit import bool_option
 
         if not objects:
             return objects

@@ -45,8 +45,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 from xml.etree import ElementTree
 
-from tether.driver import iso_time
-from tether.nogc import gc_paused
+from tether.driverkit import gc_paused, iso_time
 
 #: Requests in flight at once for one listing.
 CONCURRENCY = 32
