@@ -102,9 +102,9 @@ def test_without_the_plugin_https_stays_link_only(without_http_plugin: None, tmp
     with pytest.warns(tether.LinkOnlyWarning, match="no tether driver serves this scheme"):
         (asset,) = Artifact("links").add_remote(url)
     assert not asset.synced and asset.link == url and asset.logical_path == "report.csv"
-    with pytest.raises(NoDriverError) as exc:  # no install hint: https is not a known-missing driver
+    with pytest.raises(NoDriverError) as exc:  # still "no driver", not an install error; it names tether-http
         Artifact("strict", strict=True).add_remote(url)
-    assert type(exc.value) is NoDriverError and "pip install" not in str(exc.value)
+    assert type(exc.value) is NoDriverError and "tether-http fetches and verifies https://" in str(exc.value)
 
 
 def test_without_the_plugin_the_cli_warns_and_logs_a_link(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from .errors import (
     NoDriverError,
     ObjectNotFoundError,
 )
+from .installhints import link_only_note
 from .localtree import Excludes, glob_files, scan
 from .models import Asset
 from .nogc import gc_paused
@@ -199,10 +200,11 @@ class Artifact:
         if logical_path is not None:
             check_logical_path(logical_path.rstrip("/") or logical_path)
         if can_link_only(uri):
+            note = link_only_note(scheme_of(uri))  # names tether-http for an https:// URI
             if strict:
-                raise NoDriverError(f"no installed tether driver serves {redact(uri)} (strict=True)")
+                raise NoDriverError(f"no installed tether driver serves {redact(uri)} (strict=True){note}")
             return [self._add_link(uri, logical_path, metadata,
-                                   "no tether driver serves this scheme; recorded as a link only")]
+                                   f"no tether driver serves this scheme; recorded as a link only{note}")]
         driver = driver_for_uri(uri)
         leave_out = Excludes.build(exclude, default_excludes and scheme_of(uri) == "file")
         try:

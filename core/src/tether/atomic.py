@@ -18,6 +18,8 @@ def temp_name(final: Path) -> Path:
 
 
 def fsync_dir(folder: Path) -> None:
+    """Flush ``folder``'s entries to disk, so a rename or link into it survives a crash.
+    Best effort: filesystems that cannot fsync a folder are left as they are."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:

@@ -242,6 +242,7 @@ def b64_to_hex(value: str) -> str:
 
 
 def hash_file(path: str, kinds: Iterable[str] = ("sha256",), chunk: int = 4 * CHUNK) -> dict[str, str]:
+    """``{kind: hex digest}`` of the local file ``path``, every kind in one read."""
     h = MultiHasher(kinds)
     feed_file(path, h, chunk)
     return h.digests()

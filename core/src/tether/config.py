@@ -133,6 +133,9 @@ def reset() -> None:
 
 
 def generation() -> int:
+    """A counter that changes whenever the configuration does (``configure()``,
+    ``reset()``): key anything derived from options on it, so a reconfigured
+    driver never serves what the old options produced."""
     return _generation
 
 
@@ -295,6 +298,7 @@ def float_setting(name: str, default: float, *, minimum: float | None = None) ->
 
 
 def bool_option(value: Any) -> bool:
+    """An option value as a bool: the strings ``1``, ``true``, ``yes``, ``on`` (any case) are true."""
     if isinstance(value, str):
         return value.strip().lower() in {"1", "true", "yes", "on"}
     return bool(value)

@@ -27,8 +27,10 @@ _was_enabled = False
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Nestable and thread-safe: the collector comes back (if it was on) when
-    the outermost block in any thread ends."""
+    """Pause the cyclic garbage collector around building many acyclic objects
+    (the rows of a listing page). Nestable and thread-safe: the collector comes
+    back (if it was on) when the outermost block in any thread ends. Never hold
+    it across network or disk I/O (see the module docstring)."""
     global _depth, _was_enabled
     with _lock:
         if _depth == 0:

@@ -20,6 +20,9 @@ R = TypeVar("R")
 def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
     """``[fn(x) for x in items]`` on ``workers`` threads, results in order.
 
+    The first exception a call raises is raised here (calls not yet started
+    are cancelled), so a failing worker is never a silent gap in the results.
+
     Each call runs in a copy of the caller's context, so what the caller set in
     context variables (the progress reporter of :mod:`tether.progress`) holds
     in the workers too, as it would have without threads."""

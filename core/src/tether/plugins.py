@@ -22,25 +22,16 @@ claiming one scheme is a conflict: neither is used for that scheme until
 
 Switches: ``TETHER_DISABLE_PLUGINS=a,b`` skips plugins by entry-point name.
 
-A scheme whose driver is not installed gets an install hint (:func:`install_hint`)
-that can be acted on where tether came from: the distribution name when tether
-came from an index, the driver's folder in the same source tree when tether was
-installed from one (``pip install ./core``, ``pip install -e core``), because a
-checkout's drivers are on no index.
+Install hints (which distribution serves a scheme) live in :mod:`tether.installhints`.
 """
 
 from __future__ import annotations
 
 import importlib.metadata as md
-import json
 import os
-import shlex
 import threading
 import warnings
 from collections.abc import Iterable
-from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 import attrs
 import pluggy
@@ -56,6 +47,11 @@ from .errors import (
     PluginError,
     TetherError,
 )
+from .installhints import (
+    INSTALL_HINTS,
+    LINK_ONLY_WITHOUT_DRIVER,
+    install_hint,
+)
 from .uris import SCHEME_NAME_RE
 
 ENTRY_POINT_GROUP = "tether.drivers"
@@ -63,65 +59,6 @@ ENTRY_POINT_GROUP = "tether.drivers"
 BUILTIN_CHECKSUMS = "tether.checksums"
 #: Names a plugin's checksum kind may not take: core's kinds and its strength names.
 _BUILTIN_NAMES = frozenset(k.name for k in BUILTIN_KINDS) | {"multipart-etag", "size-only", "link-only"}
-
-#: Schemes with a known driver distribution, for the install hint. A distribution
-#: ``tether-<x>`` lives in ``plugins/<x>/`` of tether's source tree.
-INSTALL_HINTS: dict[str, str] = {
-    "file": "tether-local",
-    "s3": "tether-s3",
-    "s3a": "tether-s3",
-    "gs": "tether-gcs",
-    "gcs": "tether-gcs",
-    "az": "tether-azure",
-    "abfs": "tether-azure",
-    "abfss": "tether-azure",
-}
-
-
-def install_hint(scheme: str) -> str | None:
-    """``"s3:// needs: pip install tether-s3"``, or None when no known distribution serves ``scheme``.
-
-    When the ``tether`` distribution records that it was installed from a local
-    folder (its PEP 610 ``direct_url.json`` has ``dir_info``), the hint names the
-    driver's folder in that tree instead, with ``-e`` if tether itself is
-    editable: ``pip install /src/tether/plugins/s3``. That is what pip itself
-    would need, since a checkout's drivers are on no index. The name is the
-    fallback when the folder is gone.
-    """
-    dist = INSTALL_HINTS.get(scheme)
-    if dist is None:
-        return None
-    target = dist
-    tree = _source_tree()
-    if tree is not None:
-        root, editable = tree
-        folder = root / "plugins" / dist.removeprefix("tether-")
-        if (folder / "pyproject.toml").is_file():
-            target = ("-e " if editable else "") + shlex.quote(str(folder))
-    return f"{scheme}:// needs: pip install {target}"
-
-
-def _source_tree() -> tuple[Path, bool] | None:
-    """(checkout root, editable) when tether was installed from a local folder, else None."""
-    try:
-        raw = md.distribution("tether").read_text("direct_url.json")
-    except md.PackageNotFoundError:
-        return None
-    if not raw:
-        return None  # installed from an index: pip writes direct_url.json only for direct URLs
-    try:
-        info = json.loads(raw)
-        url = urlsplit(info["url"])
-        dir_info = info["dir_info"]  # absent for an archive (a wheel or sdist file) or a VCS URL
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None
-    if url.scheme != "file" or not isinstance(dir_info, dict):
-        return None
-    core = Path(url2pathname(url.path))
-    if info.get("subdirectory"):
-        core = core / info["subdirectory"]
-    return core.parent, bool(dir_info.get("editable"))
-
 
 class PluginLoadWarning(UserWarning):
     """A tether plugin failed to load; other drivers still work."""
@@ -272,9 +209,23 @@ class Registry:
         return scheme in self._by_scheme
 
     def knows(self, scheme: str) -> bool:
-        """True when tether could serve ``scheme`` with some plugin, installed or not."""
+        """True when ``scheme`` must be served by a driver: one is installed, one
+        failed to load, or a known distribution serves it and the scheme is not
+        one of :data:`LINK_ONLY_WITHOUT_DRIVER`. False means "record a link"."""
         self.load()
-        return scheme in self._by_scheme or scheme in INSTALL_HINTS or self._failed_for(scheme) is not None
+        return (scheme in self._by_scheme or self._failed_for(scheme) is not None
+                or (scheme in INSTALL_HINTS and scheme not in LINK_ONLY_WITHOUT_DRIVER))
+
+    def missing(self) -> list[tuple[str, tuple[str, ...]]]:
+        """``(distribution, schemes)`` of each known distribution not installed
+        (:data:`INSTALL_HINTS`), for ``tether info`` and ``tether plugins``."""
+        self.load()
+        installed = {p.distribution for p in self._plugins if p.distribution}
+        out: dict[str, list[str]] = {}
+        for scheme, dist in INSTALL_HINTS.items():
+            if dist not in installed:
+                out.setdefault(dist, []).append(scheme)
+        return [(d, tuple(s)) for d, s in sorted(out.items())]
 
     def _failed_for(self, scheme: str) -> PluginInfo | None:
         hint = INSTALL_HINTS.get(scheme)

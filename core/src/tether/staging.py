@@ -93,6 +93,7 @@ class SourceReader:
 
 
 def source_changed(local_path: str) -> SourceChangedError:
+    """The error an upload raises when the bytes it read from ``local_path`` are not the hashed ones."""
     return SourceChangedError(
         f"{local_path} changed while it was being logged (its bytes no longer match the sha256 "
         "computed when it was hashed); nothing was stored or recorded: log it again once it is "
@@ -100,11 +101,13 @@ def source_changed(local_path: str) -> SourceChangedError:
 
 
 def source_removed(local_path: str) -> SourceChangedError:
+    """The error an upload raises when ``local_path`` disappeared while it was being read."""
     return SourceChangedError(f"{local_path} was removed while it was being logged; nothing was stored "
                               "or recorded")
 
 
 def local_size(local_path: str) -> int:
+    """The size of ``local_path``; :func:`source_removed` when it is gone."""
     try:
         return os.path.getsize(local_path)
     except (FileNotFoundError, NotADirectoryError):

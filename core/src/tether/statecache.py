@@ -228,6 +228,12 @@ _caches_lock = threading.Lock()
 
 
 def get_cache() -> StateCache:
+    """The process's cache of local files' checksums in tether's cache folder (one per folder).
+
+    ``lookup(stats)`` / ``lookup_folder(root, stats)`` return the digests still
+    valid for files whose ``os.stat_result`` is unchanged; ``store(entries)`` /
+    ``store_snapshot(root, stats, digests)`` record fresh ones. It never raises:
+    a cache that cannot be used means "not cached"."""
     from .config import cache_dir
 
     folder = cache_dir()

@@ -11,7 +11,8 @@ from click.core import ParameterSource
 
 from .. import __version__, config
 from ..errors import TetherError
-from ..plugins import INSTALL_HINTS, get_registry, install_hint
+from ..installhints import LINK_ONLY_WITHOUT_DRIVER, install_hint
+from ..plugins import get_registry
 from ..uris import redact
 from .errors import cli_message
 from .main import _catalog, _emit_json, cli
@@ -31,19 +32,13 @@ def _catalog_source(ctx: click.Context) -> str:
 def _drivers() -> list[dict[str, Any]]:
     reg = get_registry()
     rows: list[dict[str, Any]] = []
-    installed: set[str] = set()
     for p in reg.plugins:
-        if p.distribution:
-            installed.add(p.distribution)
         rows.append({"plugin": p.name, "distribution": p.distribution, "version": p.version,
                      "schemes": list(p.schemes), "installed": p.error is None, "error": p.error, "hint": None})
-    missing: dict[str, list[str]] = {}
-    for scheme, dist in INSTALL_HINTS.items():
-        if dist not in installed:
-            missing.setdefault(dist, []).append(scheme)
-    for dist, schemes in sorted(missing.items()):
-        rows.append({"plugin": None, "distribution": dist, "version": None, "schemes": schemes,
-                     "installed": False, "error": None, "hint": install_hint(schemes[0])})
+    for dist, schemes in reg.missing():
+        rows.append({"plugin": None, "distribution": dist, "version": None, "schemes": list(schemes),
+                     "installed": False, "error": None, "hint": install_hint(schemes[0]),
+                     "link_only": set(schemes) <= LINK_ONLY_WITHOUT_DRIVER})
     return rows
 
 
@@ -84,4 +79,5 @@ def info(ctx: click.Context, as_json: bool) -> None:
         elif d["error"]:
             click.echo(f"  {d['distribution'] or d['plugin']:14} {d['version'] or '':10} FAILED: {d['error']}")
         else:
-            click.echo(f"  {d['distribution']:14} {'-':10} not installed ({d['hint']})")
+            links = "; until then these URIs are recorded as link-only" if d.get("link_only") else ""
+            click.echo(f"  {d['distribution']:14} {'-':10} not installed ({d['hint']}{links})")

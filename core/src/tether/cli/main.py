@@ -374,8 +374,10 @@ def status(ctx: click.Context, ref: str, as_json: bool, progress: bool | None,
 @_json_option("the plugins and conflicts")
 @click.option("--options", "with_options", is_flag=True, help="Also print each driver's declared options.")
 def plugins(as_json: bool, with_options: bool) -> None:
-    """List discovered plugins: package, version, schemes, hooks implemented, checksum kinds, load errors."""
+    """List discovered plugins: package, version, schemes, hooks implemented, checksum kinds, load errors,
+    and the in-tree drivers that are not installed."""
     from ..checksum_kinds import choice_env
+    from ..installhints import LINK_ONLY_WITHOUT_DRIVER, install_hint
     from ..plugins import BUILTIN_CHECKSUMS, get_registry
 
     reg = get_registry()
@@ -389,10 +391,12 @@ def plugins(as_json: bool, with_options: bool) -> None:
     if with_options:
         for r in rows:
             r["options"] = reg.declared_options(r["name"])
+    missing = [{"distribution": d, "schemes": list(s), "hint": install_hint(s[0]),
+                "link_only": set(s) <= LINK_ONLY_WITHOUT_DRIVER} for d, s in reg.missing()]
     if as_json:
         kinds = [{**k.describe(), "plugin": table.plugin_of[n]} for n, k in table.kinds.items()]
         _emit_json({"plugins": rows, "conflicts": conflicts, "checksum_kinds": kinds,
-                    "checksum_conflicts": table.conflicts})
+                    "checksum_conflicts": table.conflicts, "not_installed": missing})
         return
     builtin = [n for n, p in table.plugin_of.items() if p == BUILTIN_CHECKSUMS]
     click.echo(f"{'(core)':10} {BUILTIN_CHECKSUMS:24} checksums: {', '.join(builtin)}")
@@ -416,6 +420,9 @@ def plugins(as_json: bool, with_options: bool) -> None:
     for kind, names in table.conflicts.items():
         click.echo(f"conflict: checksum kind {kind} is registered by {', '.join(names)} "
                    f"(set {choice_env(kind)}=<plugin>)")
+    for m in missing:
+        links = "; until then these URIs are recorded as link-only" if m["link_only"] else ""
+        click.echo(f"not installed: {m['distribution']} ({m['hint']}{links})")
 
 
 @cli.group()

@@ -15,7 +15,7 @@ from collections.abc import Generator
 from typing import Any
 
 import tether
-from tether.uris import redact
+from tether.driverkit import redact
 
 ENV = "TETHER_AUDIT_LOG"
 

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 import attrs
 from tether import hookimpl
-from tether.driver import Driver, Resolution, iso_time
+from tether.driverkit import Driver, Resolution, SourceReader, iso_time, redact
 from tether.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -52,8 +52,6 @@ from tether.errors import (
 from tether.models import Asset, RemoteObject
 from tether.objectstore import NO_FSSPEC_CACHES, ListPage, ObjectStoreDriver
 from tether.options import Option
-from tether.staging import SourceReader
-from tether.uris import redact
 
 __all__ = ["AzureDriver"]
 
@@ -319,7 +317,7 @@ class AzureDriver(ObjectStoreDriver):
         """Stage the file as uncommitted blocks, check it, then commit the block list.
 
         Uncommitted blocks are invisible (Azure drops them after a week), so the
-        blob appears only once :class:`~tether.staging.SourceReader` has
+        blob appears only once :class:`~tether.driverkit.SourceReader` has
         confirmed the bytes sent are the hashed file; the commit carries their
         MD5, so listings of uploaded blobs carry a checksum. The commit is
         create-if-absent first: a blob already holding these exact bytes is
@@ -376,7 +374,7 @@ def _container(bucket: str) -> str:
 
 def _fs_kwargs(bucket: str | None, options: dict[str, Any]) -> dict[str, Any]:
     """adlfs arguments from tether's options (and the account in an ``@host`` bucket)."""
-    from tether.config import bool_option
+    from tether.driverkit import bool_option
 
     opts = {k: v for k, v in options.items() if v not in (None, "")}
     host = bucket.split("@", 1)[1] if bucket and "@" in bucket else None

@@ -13,7 +13,7 @@ it, and tether verifies it. Ranked like a 64-bit CRC (:mod:`tether.checksum_kind
 from __future__ import annotations
 
 from tether.checksum_kinds import RANK_CRC64, ChecksumKind, hex_text
-from tether.crc64 import Crc64Nvme
+from tether.driverkit import Crc64Nvme
 from tether.hookspecs import hookimpl
 
 CRC64 = ChecksumKind(

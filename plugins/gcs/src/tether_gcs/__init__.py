@@ -37,8 +37,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tether import hookimpl
-from tether.checksums import b64_to_hex
-from tether.driver import Driver, RiskReport, StoredObject, iso_time
+from tether.driverkit import Driver, RiskReport, StoredObject, b64_to_hex, iso_time, redact
 from tether.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -52,7 +51,6 @@ from tether.errors import (
 from tether.models import Asset, RemoteObject
 from tether.objectstore import NO_FSSPEC_CACHES, ListPage, ObjectStoreDriver
 from tether.options import Option
-from tether.uris import redact
 
 __all__ = ["GCSDriver"]
 
@@ -107,7 +105,7 @@ class GCSDriver(ObjectStoreDriver):
     def make_filesystem(self, bucket: str | None, options: dict[str, Any]):
         """A gcsfs filesystem for ``bucket``. Options are converted to their types
         here: a mistake is a ConfigError naming where it was set."""
-        from tether.config import OptionReader, option_origin
+        from tether.driverkit import OptionReader, option_origin
 
         opt = OptionReader("gs", bucket, options)
         endpoint_url = opt.get_str("endpoint_url")

@@ -24,10 +24,9 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from tether.driver import RiskReport, StoredObject, epoch_of
+from tether.driverkit import RiskReport, StoredObject, epoch_of, redact
 from tether.errors import AccessDeniedError, HoldNotSupportedError, ObjectNotFoundError
 from tether.models import Asset
-from tether.uris import redact
 
 if TYPE_CHECKING:
     from . import GCSDriver

@@ -31,10 +31,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import attrs
+from tether.driverkit import SourceReader, redact, source_changed
 from tether.errors import AlreadyExistsError, ChecksumMismatchError, StorageError, TetherError
 from tether.models import RemoteObject
-from tether.staging import SourceReader, source_changed
-from tether.uris import redact
 
 if TYPE_CHECKING:
     from . import GCSDriver

@@ -35,7 +35,7 @@ signature / token / key in its query is, by default, recorded as a link only
 with a warning (``strict=True`` raises ``AccessDeniedError``), because tether
 could never fetch it again. ``signed_urls="record"`` opts in to using the
 credentials once, at log time, and recording the object's size and checksums
-under the redacted URL (``tether.uris.redact``); a later download without them
+under the redacted URL (``tether.driverkit.redact``); a later download without them
 fails with ``AccessDeniedError`` that says the signature was not recorded, and a
 copy fetched with a fresh signed URL can be checked with ``tether verify``.
 """
@@ -49,9 +49,15 @@ from urllib.parse import unquote
 import attrs
 import urllib3
 from tether import Resolution, hookimpl
-from tether.checksums import MultiHasher
-from tether.config import driver_options
-from tether.driver import DEFAULT_MAX_OBJECTS, Driver
+from tether.driverkit import (
+    DEFAULT_MAX_OBJECTS,
+    Driver,
+    MultiHasher,
+    driver_options,
+    parallel_map,
+    redact,
+    split_scheme,
+)
 from tether.errors import (
     AccessDeniedError,
     DriftError,
@@ -61,8 +67,6 @@ from tether.errors import (
     TetherError,
 )
 from tether.models import Asset, RemoteObject
-from tether.parallel import parallel_map
-from tether.uris import redact, split_scheme
 
 from .client import (
     CHUNK,

@@ -19,10 +19,9 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 import urllib3
-from tether.config import bool_option
+from tether.driverkit import bool_option, is_secret_name, redact, secret_spans, split_scheme
 from tether.errors import ConfigError, InvalidURIError
 from tether.options import Option
-from tether.uris import is_secret_name, redact, secret_spans, split_scheme
 
 #: Options of the ``http`` and ``https`` schemes (``tether.configure("https", ...)``,
 #: ``TETHER_HTTPS_<OPTION>``, ``[https]`` in config.toml). Each scheme reads its own.
@@ -96,7 +95,7 @@ def split_url(uri: str) -> tuple[str, str, str]:
 
 
 def has_credentials(uri: str) -> bool:
-    """True when ``uri`` carries secrets :func:`tether.uris.redact` masks:
+    """True when ``uri`` carries secrets :func:`tether.driverkit.redact` masks:
     ``user:password@``, or a parameter named like a signature, token or key."""
     return bool(secret_spans(uri))
 
@@ -119,7 +118,7 @@ def recorded_uri(uri: str) -> str:
 
 
 def withheld_userinfo(uri: str) -> bool:
-    """True for a URI whose credentials :func:`tether.uris.redact` replaced with ``***``."""
+    """True for a URI whose credentials :func:`tether.driverkit.redact` replaced with ``***``."""
     _, rest = split_scheme(uri)
     return rest.split("/", 1)[0].startswith("***@")
 

@@ -21,10 +21,32 @@ try:
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
-from tether import hookimpl, progress
-from tether.atomic import TMP_MARK, fsync_dir, write_atomic
-from tether.checksums import CHUNK, hash_file
-from tether.driver import Driver, check_cap, content_token, iso_time, iso_time_ns
+from tether import hookimpl
+from tether.driverkit import (
+    CHUNK,
+    TMP_MARK,
+    Driver,
+    Excludes,
+    SourceReader,
+    active,
+    check_cap,
+    content_token,
+    expect,
+    fsync_dir,
+    gc_paused,
+    get_cache,
+    hash_file,
+    is_stale,
+    iso_time,
+    iso_time_ns,
+    parallel_map,
+    redact,
+    scan,
+    shown_name,
+    split_scheme,
+    staging_name,
+    write_atomic,
+)
 from tether.errors import (
     AlreadyExistsError,
     DriftError,
@@ -33,14 +55,7 @@ from tether.errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
 )
-from tether.localtree import Excludes, scan
 from tether.models import Asset, FrozenMap, RemoteObject
-from tether.nogc import gc_paused
-from tether.parallel import parallel_map
-from tether.paths import shown_name
-from tether.staging import SourceReader, is_stale, staging_name
-from tether.statecache import get_cache
-from tether.uris import redact, split_scheme
 
 __all__ = ["LocalDriver"]
 
@@ -98,8 +113,8 @@ class LocalDriver(Driver):
             known, current = cache.lookup_folder(root, stats)
         todo = [p for p in stats if p not in known] if len(known) < len(stats) else []
         if todo:
-            if progress.active():
-                progress.expect("hashing", sum(stats[p].st_size for p in todo))
+            if active():
+                expect("hashing", sum(stats[p].st_size for p in todo))
 
             def one(p: str) -> tuple[str, str]:
                 return p, hash_file(p)["sha256"]

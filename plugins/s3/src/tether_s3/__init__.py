@@ -33,15 +33,21 @@ from typing import Any
 
 import attrs
 from tether import hookimpl
-from tether.checksums import b64_to_hex, multipart_parts, uniform_part_size
-from tether.driver import (
+from tether.driverkit import (
     DEFAULT_MAX_OBJECTS,
     Driver,
     Resolution,
     RiskReport,
     StoredObject,
+    b64_to_hex,
+    config_generation,
+    gc_paused,
     iso_time,
+    multipart_parts,
+    parallel_map,
+    redact,
     too_many,
+    uniform_part_size,
 )
 from tether.errors import (
     AccessDeniedError,
@@ -54,11 +60,8 @@ from tether.errors import (
     VersionGoneError,
 )
 from tether.models import Asset, RemoteObject
-from tether.nogc import gc_paused
 from tether.objectstore import NO_FSSPEC_CACHES, ListPage, ObjectStoreDriver
 from tether.options import Option
-from tether.parallel import parallel_map
-from tether.uris import redact
 
 __all__ = ["S3Driver"]
 
@@ -170,7 +173,7 @@ class S3Driver(ObjectStoreDriver):
         here, so a mistake (``max_attempts = "x"``, ``endpoint_url = 5``) is a
         ConfigError naming where it was set, not a TypeError from inside botocore."""
         import s3fs  # lazy: keeps `import tether` free of boto
-        from tether.config import OptionReader
+        from tether.driverkit import OptionReader
 
         opt = OptionReader("s3", bucket, options)
         config_kwargs: dict[str, Any] = {
@@ -245,10 +248,8 @@ class S3Driver(ObjectStoreDriver):
         """A bucket setting, asked once per bucket and configuration (a new
         ``configure()`` asks again). ``compute`` raising caches nothing: an
         error, a missing credential or a bad option is never remembered as an answer."""
-        from tether.config import generation
-
         # No lock to read a fact known already (a dict read is atomic): asked once per listed key.
-        key = (bucket, name, generation())
+        key = (bucket, name, config_generation())
         value = self._bucket_facts.get(key, _UNKNOWN)
         if value is not _UNKNOWN:
             return value

@@ -12,7 +12,7 @@ not tampering). Computed with awscrt's C code (:mod:`tether.crc64`).
 from __future__ import annotations
 
 from tether.checksum_kinds import RANK_CRC64, ChecksumKind, hex_text
-from tether.crc64 import Crc64Nvme
+from tether.driverkit import Crc64Nvme
 from tether.hookspecs import hookimpl
 
 CRC64NVME = ChecksumKind(

@@ -19,10 +19,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from tether.driver import RiskReport, StoredObject, epoch_of
+from tether.driverkit import RiskReport, StoredObject, epoch_of, redact
 from tether.errors import AccessDeniedError, HoldNotSupportedError
 from tether.models import Asset
-from tether.uris import redact
 
 if TYPE_CHECKING:
     from . import S3Driver

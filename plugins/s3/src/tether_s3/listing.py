@@ -24,7 +24,7 @@ million keys cost minutes. This lister
   an empty document to parse; botocore's check for an error inside a 200
   (another full parse of every page) is replaced there by a closing-tag check.
   Keys are URL-decoded as botocore would (``encoding-type=url``), timestamps
-  normalised to what :func:`tether.driver.iso_time` makes of botocore's
+  normalised to what :func:`tether.driverkit.iso_time` makes of botocore's
   datetimes. Any page the hook did not see is read from botocore's parse.
   Measured (bench ``scale``): about 15 us a key in all, against 130 for the
   paginator's parsing alone.
@@ -45,8 +45,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 from xml.etree import ElementTree
 
-from tether.driver import iso_time
-from tether.nogc import gc_paused
+from tether.driverkit import gc_paused, iso_time
 
 #: Requests in flight at once for one listing.
 CONCURRENCY = 32

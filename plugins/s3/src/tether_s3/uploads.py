@@ -27,19 +27,19 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from tether.checksums import MultipartEtag
-from tether.driver import folder_prefix
-from tether.errors import ChecksumMismatchError, ObjectNotFoundError, TetherError
-from tether.models import RemoteObject
-from tether.staging import (
+from tether.driverkit import (
     STALE_AFTER,
+    MultipartEtag,
     SourceReader,
+    folder_prefix,
     local_matches,
     local_size,
+    redact,
     source_changed,
     source_removed,
 )
-from tether.uris import redact
+from tether.errors import ChecksumMismatchError, ObjectNotFoundError, TetherError
+from tether.models import RemoteObject
 
 if TYPE_CHECKING:
     from . import S3Driver
