@@ -11,6 +11,7 @@ import tether
 from tether import errors
 from tether.driver import iso_time
 from tether.plugins import get_driver
+from tether.progress import ProgressEvent
 from tether_s3 import listing
 
 
@@ -120,7 +121,7 @@ def test_a_large_prefix_reports_objects_found_while_it_is_listed(s3_client, buck
     monkeypatch.setattr(listing, "PAGE", 25)  # 1,206 keys: about fifty pages
     b = versioned_bucket if versioned else bucket
     put_many(s3_client, b, tree_keys)
-    seen: list[tether.ProgressEvent] = []
+    seen: list[ProgressEvent] = []
     assets = tether.Artifact("progress").add_remote(f"s3://{b}/data/", progress=seen.append)
     found = [e.done for e in seen if e.stage == "listing"]
     assert {e.unit for e in seen if e.stage == "listing"} == {"objects"}
