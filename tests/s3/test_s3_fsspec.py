@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -77,30 +76,17 @@ print(len(frame), table.num_rows, flush=True)
 """
 
 
-def test_a_reader_exits_normally_after_pyarrow_reads_over_a_slow_link(s3_client, bucket: str, moto_server,
-                                                                       tmp_path: Path) -> None:
-    """pyarrow leaves read-ahead reads of a Python file running on its C++ threads;
-    one still running at exit used to abort the interpreter ("terminate called
-    without an active exception", exit -6) after every read succeeded. Over a
-    200 ms link (an S3 GET across a region) every run of the old code aborted."""
-    from bench.latency_proxy import Proxy
-
+def test_a_reader_exits_normally_after_pyarrow_reads(s3_client, bucket: str, tmp_path: Path) -> None:
+    """pyarrow reads a Python file on its C++ I/O threads and may drop the last
+    reference to a buffer tether returned there, after the read completed; a
+    process exiting at that moment used to abort ("terminate called without an
+    active exception", exit -6, about one run in thirty on this machine) after
+    every read succeeded. Several children, each a normal interpreter exit."""
     log_sales(s3_client, bucket, tmp_path / "catalog")
-    proxy = Proxy(moto_server.port, 0.2)
-    serving = threading.Thread(target=proxy.server.serve_forever, daemon=True)
-    serving.start()
-    try:
-        env = {**os.environ, "TETHER_CATALOG": str(tmp_path / "catalog"),
-               "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{proxy.port}"}
-        for _ in range(3):
-            r = subprocess.run([sys.executable, "-c", READ_AND_EXIT], capture_output=True, text=True, env=env,
-                               timeout=300, check=False)
-            assert r.returncode == 0 and "terminate called" not in r.stderr, (r.returncode, r.stderr[-3000:])
-            assert r.stdout.split() == [str(N_FILES * 50)] * 2
-    finally:
-        proxy.server.shutdown()
-        proxy.server.server_close()
-        serving.join()
+    for _ in range(5):
+        r = run(READ_AND_EXIT, tmp_path / "catalog")
+        assert r.returncode == 0 and "terminate called" not in r.stderr, (r.returncode, r.stderr[-3000:])
+        assert r.stdout.split() == [str(N_FILES * 50)] * 2
 
 
 def test_a_versioned_object_overwritten_after_logging_still_reads_the_logged_bytes(

@@ -66,22 +66,21 @@ def cache_key(asset: Asset) -> str:
 class _ReadsInFlight:
     """Reads of ``tether://`` files running now, drained before the interpreter finalises.
 
-    pyarrow reads a Python file object on its own C++ I/O threads, and its Parquet
-    and dataset readers start reads ahead (pre-buffering) that they may abandon
-    once they have what they need. Such a read goes on after ``read_parquet``
-    returned; when it ends, the I/O thread releases the Python buffer it got,
-    which takes the GIL. If the main thread has begun finalising by then, taking
-    the GIL ends that thread with ``pthread_exit``, whose unwinding through
-    pyarrow's C++ frames calls ``std::terminate``: the process aborts ("terminate
-    called without an active exception", exit -6) after every read succeeded
-    (apache/arrow#49942 guards the buffer's destructor, but not its race with a
-    finalisation that starts while it waits for the GIL). A local file's read
-    ends in microseconds, a tether read (a remote range, verified) takes
-    milliseconds, so exits hit it. At exit (``atexit`` runs before finalisation,
-    while other threads may still take the GIL) tether waits for its reads in
-    flight to end, then gives up the GIL for a moment so the threads that ran
-    them can release what they hold, as ``concurrent.futures`` joins its
-    workers at exit rather than leaving them to die mid-call."""
+    pyarrow reads a Python file object on its own C++ I/O threads (read-ahead,
+    pre-buffering), and the last reference to the buffer a read returned may be
+    dropped on such a thread, after the read completed and the reader moved on
+    (see the backtrace in the tether-s3 fsspec test). Dropping it takes the GIL.
+    If the main thread has begun finalising by then, taking the GIL ends that
+    thread with ``pthread_exit``, whose unwinding through pyarrow's C++ frames
+    calls ``std::terminate``: the process aborts ("terminate called without an
+    active exception", exit -6) after every read succeeded (apache/arrow#49942
+    guards the buffer's destructor, not a finalisation that begins while it
+    waits for the GIL). ``atexit`` runs before finalisation, while other threads
+    may still take the GIL: there tether waits for its reads still running to
+    end, then leaves the GIL to other threads for a moment so pyarrow's can let
+    go of what they hold, as ``concurrent.futures`` joins its workers at exit
+    rather than leaving them to die mid-call. A bounded wait, not a guarantee:
+    a thread the OS does not run within :attr:`SETTLE` still races the exit."""
 
     #: The longest wait at exit for reads still running (a read that hangs must not hang the exit).
     DRAIN_TIMEOUT = 30.0
