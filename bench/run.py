@@ -322,6 +322,8 @@ def scenario_resolve_scale(ctx: dict) -> list[dict]:
                 f"scale: list {n} objects in {shape} ({'versioned' if versioned else 'unversioned'} bucket) "
                 f"over a {LATENCY * 1000:.0f} ms link", med, {
                     "requests (one run)": requests,
+                    "tether is faster by (x; target >= 8 nested, flat ratio <= 1.05)":
+                        round(med[f"boto3 {op} paginator (sequential)"] / med["tether"], 2),
                     "same objects in the same order": True,
                     "timed runs answered from replayed pages": f"{replay.get('replayed', 0)} of "
                                                                f"{replay.get('requests', 0)} requests",

@@ -30,3 +30,10 @@ def test_bench_tiny_runs_every_scenario_and_writes_results() -> None:
     for scale in doc["results"][3:6]:  # tether and boto3 listed the same keys; requests were counted
         assert scale["same objects in the same order"] is True
         assert set(scale["requests (one run)"]) == {"tether", *scale["ratios"]}
+        assert scale["ratios"] and all(isinstance(v["requests"], int) for v in scale["requests (one run)"].values())
+    local = next(d for d in doc["results"] if d["title"].startswith("log a local folder"))
+    assert "of the first log" in local["unchanged re-log, whole (state cache; the same version comes back)"]
+    catalog = next(d for d in doc["results"] if d["title"].startswith("catalog:"))
+    for key in ("build + log (s)", "relog unchanged, build + compare (s)", "peak RSS per asset, building + logging (bytes)",
+                "peak RSS per asset, reading back (bytes)", "manifest bytes per asset (gzip JSON)"):
+        assert catalog[key] > 0, key

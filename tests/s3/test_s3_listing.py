@@ -11,6 +11,7 @@ import tether
 from tether import errors
 from tether.driver import iso_time
 from tether.plugins import get_driver
+from tether.progress import ProgressEvent
 from tether_s3 import listing
 
 
@@ -110,6 +111,22 @@ def test_max_objects_stops_the_listing_and_says_how_to_raise_it(s3_client, bucke
     msg = str(info.value)
     assert "more than max_objects=100" in msg and "default is 10000" in msg
     assert "max_objects=N" in msg and "--max-objects N" in msg
+
+
+@pytest.mark.parametrize("versioned", [False, True])
+def test_a_large_prefix_reports_objects_found_while_it_is_listed(s3_client, bucket, versioned_bucket, versioned,
+                                                                  tree_keys, monkeypatch) -> None:
+    """The concurrent lister reports ``listing`` progress page by page (what the CLI
+    draws as "N objects found"), not once at the end, and ends at the count logged."""
+    monkeypatch.setattr(listing, "PAGE", 25)  # 1,206 keys: about fifty pages
+    b = versioned_bucket if versioned else bucket
+    put_many(s3_client, b, tree_keys)
+    seen: list[ProgressEvent] = []
+    assets = tether.Artifact("progress").add_remote(f"s3://{b}/data/", progress=seen.append)
+    found = [e.done for e in seen if e.stage == "listing"]
+    assert {e.unit for e in seen if e.stage == "listing"} == {"objects"}
+    assert found == sorted(found) and found[-1] == len(assets) == len(tree_keys) - 1  # the folder marker
+    assert len(found) >= 10 and found[0] < len(assets)  # reported before the listing ended
 
 
 def _body(items: str, top: str = "<IsTruncated>false</IsTruncated>") -> bytes:

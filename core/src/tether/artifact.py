@@ -29,6 +29,7 @@ from .nogc import gc_paused
 from .paths import check_logical_path, join_logical
 from .progress import Progress, reporting
 from .resolver import can_link_only, driver_for_uri, scheme_of
+from .rows import AssetRow, DuplicatePath, ObjectRows, asset_rows, materialise
 from .uris import redact, split_scheme
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -141,7 +142,10 @@ class Artifact:
         self.strict = strict
         self.max_objects = max_objects
         self.artifacts_uri = artifacts_uri
-        self._assets: dict[str, Asset] = {}
+        # Assets by logical path; a folder's listing is kept as rows (tether.rows)
+        # until something reads them: an unchanged re-log never does.
+        self._assets: dict[str, Asset | AssetRow] = {}
+        self._rows_held = False
         self._pending: dict[str, PendingFile] = {}
 
     def __repr__(self) -> str:
@@ -150,6 +154,16 @@ class Artifact:
     @property
     def assets(self) -> tuple[Asset, ...]:
         """Assets resolved so far (files from :meth:`add` appear once logged)."""
+        if self._rows_held:
+            self._assets = {a.logical_path: a for a in materialise(tuple(self._assets.values()))}  # built once
+            self._rows_held = False
+        return tuple(self._assets.values())  # type: ignore[arg-type]
+
+    def _recorded(self) -> tuple[Asset | AssetRow, ...]:
+        """The assets as held: an :class:`Asset`, or an :class:`~tether.rows.AssetRow`
+        not built yet (which answers ``logical_path``, ``uri``, ``synced`` and
+        ``identity()`` like one). For :meth:`Catalog.log`, which builds them only
+        when it writes a manifest."""
         return tuple(self._assets.values())
 
     @property
@@ -217,7 +231,9 @@ class Artifact:
             if strict:
                 raise
             return [self._add_link(uri, logical_path, metadata, f"{exc}; recorded as a link only")]
-        if leave_out is not None and res.kind != "object":
+        # A driver that lists with ``exclude`` already left those out (and its listing
+        # may be rows, which this filter would build one object at a time).
+        if leave_out is not None and res.kind != "object" and not driver.lists_with_exclude:
             kept = tuple(o for o in res.objects if not leave_out.path(res.relative(o)))
             if not kept:
                 raise ObjectNotFoundError(f"every object under {redact(uri)} is excluded ({', '.join(leave_out.patterns)})")
@@ -226,6 +242,8 @@ class Artifact:
 
     def _add_resolved(self, res: Resolution, uri: str, logical_path: str | None,
                       metadata: Mapping[str, Any] | None, hash_with: Driver | None = None) -> list[Asset]:
+        if isinstance(res.objects, ObjectRows) and res.kind != "object" and hash_with is None:
+            return self._add_rows(res.objects, res.base, uri, logical_path, metadata)
         source = redact(res.objects[0].uri if res.kind == "object" else uri)
         # Staged first so a clash leaves the artifact as it was.
         staged: dict[str, Asset] = {}
@@ -250,6 +268,22 @@ class Artifact:
             staged = {a.logical_path: a for a in hash_assets(list(staged.values()), hash_with)}
         self._assets.update(staged)
         return list(staged.values())
+
+    def _add_rows(self, objects: ObjectRows, base: str, uri: str, logical_path: str | None,
+                  metadata: Mapping[str, Any] | None) -> list[Asset]:
+        """:meth:`_add_resolved` for a listing of rows: kept as rows (see :mod:`tether.rows`).
+        The assets returned are built lazily too."""
+        with gc_paused():  # one row per object, none cyclic
+            try:
+                staged = asset_rows(objects, base, logical_path, redact(uri), metadata)
+            except DuplicatePath as exc:
+                raise InvalidArtifactError(f"artifact {self.name!r}: two objects map to {exc.args[0]!r}") from None
+        if self._assets or self._pending:
+            for lp in staged:
+                self._claim(lp)  # raises, naming the clash
+        self._assets.update(staged)
+        self._rows_held = True
+        return _LazyAssets(tuple(staged.values()))
 
     def _add_link(self, uri: str, logical_path: str | None, metadata: Mapping[str, Any] | None,
                   why: str) -> Asset:
@@ -316,9 +350,53 @@ class Artifact:
         return out
 
 
-def warn_in_place(ref: str, assets: Iterable[Asset]) -> None:
+class _LazyAssets(list):  # type: ignore[type-arg]
+    """What :meth:`Artifact.add_remote` returns for rows: a list of the assets,
+    built on first read (a caller that drops the return value never pays)."""
+
+    def __init__(self, rows: tuple[AssetRow, ...]) -> None:
+        super().__init__()
+        self._rows: tuple[AssetRow, ...] | None = rows
+
+    def _build(self) -> None:
+        if getattr(self, "_rows", None) is not None:
+            rows, self._rows = self._rows, None
+            list.extend(self, materialise(rows))
+
+    def __len__(self) -> int:
+        rows = getattr(self, "_rows", None)
+        return len(rows) if rows is not None else list.__len__(self)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (list, (list(self),))  # a copy or a pickle is a plain list of the assets
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+
+def _lazy(name: str):
+    method = getattr(list, name)
+
+    def call(self, *args, **kwargs):
+        self._build()
+        return method(self, *args, **kwargs)
+
+    call.__name__ = name
+    return call
+
+
+for _name in ("__getitem__", "__iter__", "__reversed__", "__contains__", "__eq__", "__ne__", "__lt__", "__le__",
+              "__gt__", "__ge__", "__add__", "__iadd__", "__mul__", "__imul__", "__rmul__", "__repr__", "__setitem__",
+              "__delitem__", "append", "extend", "insert", "pop", "remove", "clear",
+              "index", "count", "sort", "reverse", "copy"):
+    if hasattr(list, _name):
+        setattr(_LazyAssets, _name, _lazy(_name))
+
+
+def warn_in_place(ref: str, assets: Iterable[Asset | AssetRow]) -> None:
     """One :class:`InPlaceWarning` per log that recorded local files in place (not copied)."""
-    local = [a for a in assets if a.synced and a.uri is not None and scheme_of(a.uri) == "file"]
+    # Drivers write their URIs with the scheme (a file:// URI here): a prefix test per asset.
+    local = [a for a in assets if a.synced and a.uri is not None and a.uri.startswith("file:")]
     if local:
         warnings.warn(f"{ref} records {len(local)} local file(s) in place, without a copy "
                       f"({redact(local[0].uri or '')}{' ...' if len(local) > 1 else ''}): once they change, "

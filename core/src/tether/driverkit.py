@@ -19,7 +19,9 @@ The helpers, by what a driver does with them:
 * listing: :data:`DEFAULT_MAX_OBJECTS`, :func:`check_cap`, :func:`too_many`,
   :func:`folder_prefix`, :func:`iso_time`, :func:`iso_time_ns`,
   :func:`epoch_of`, progress (:func:`advance`, :func:`expect`,
-  :func:`active`), :func:`gc_paused`, :func:`parallel_map`
+  :func:`active`, :func:`progress_bound`), :func:`gc_paused`,
+  :func:`parallel_map`, :class:`ObjectRows` (a lazy listing of many files),
+  :func:`list_objects` (a listing routed through the ``tether_list`` hook)
 * checksums a store reports: :data:`CHUNK`, :class:`MultiHasher`,
   :func:`hash_file`, :func:`b64_to_hex`, :func:`multipart_parts`,
   :func:`uniform_part_size`, :class:`MultipartEtag`, :class:`Crc64Nvme`
@@ -72,9 +74,12 @@ from .driver import limits as _limits
 from .localtree import Excludes, scan
 from .nogc import gc_paused
 from .objectstore import ListPage, ObjectStoreDriver
+from .operations import list_objects
 from .parallel import parallel_map
 from .paths import shown_name
 from .progress import active, advance, expect
+from .progress import bound as progress_bound
+from .rows import ObjectRows
 from .staging import (
     SourceReader,
     is_stale,
@@ -121,6 +126,7 @@ __all__ = [
     "ListPage",
     "MultiHasher",
     "MultipartEtag",
+    "ObjectRows",
     "ObjectStoreDriver",
     "OptionReader",
     "Resolution",
@@ -146,11 +152,13 @@ __all__ = [
     "is_stale",
     "iso_time",
     "iso_time_ns",
+    "list_objects",
     "local_matches",
     "local_size",
     "multipart_parts",
     "option_origin",
     "parallel_map",
+    "progress_bound",
     "redact",
     "scan",
     "secret_spans",

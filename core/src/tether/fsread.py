@@ -5,7 +5,10 @@ See :mod:`tether.fs` for what is verified when; this module does the verifying.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from fsspec.spec import AbstractBufferedFile
@@ -60,6 +63,58 @@ def cache_key(asset: Asset) -> str:
     return f"object/{digest[:2]}/{digest}"
 
 
+class _ReadsInFlight:
+    """Reads of ``tether://`` files running now, drained before the interpreter finalises.
+
+    pyarrow reads a Python file object on its own C++ I/O threads (read-ahead,
+    pre-buffering), and the last reference to the buffer a read returned may be
+    dropped on such a thread, after the read completed and the reader moved on
+    (see the backtrace in the tether-s3 fsspec test). Dropping it takes the GIL.
+    If the main thread has begun finalising by then, taking the GIL ends that
+    thread with ``pthread_exit``, whose unwinding through pyarrow's C++ frames
+    calls ``std::terminate``: the process aborts ("terminate called without an
+    active exception", exit -6) after every read succeeded (apache/arrow#49942
+    guards the buffer's destructor, not a finalisation that begins while it
+    waits for the GIL). ``atexit`` runs before finalisation, while other threads
+    may still take the GIL: there tether waits for its reads still running to
+    end, then leaves the GIL to other threads for a moment so pyarrow's can let
+    go of what they hold, as ``concurrent.futures`` joins its workers at exit
+    rather than leaving them to die mid-call. A bounded wait, not a guarantee:
+    a thread the OS does not run within :attr:`SETTLE` still races the exit."""
+
+    #: The longest wait at exit for reads still running (a read that hangs must not hang the exit).
+    DRAIN_TIMEOUT = 30.0
+    #: How long the GIL is left to the threads that ran the last reads.
+    SETTLE = 0.05
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._running = 0
+        self._registered = False
+
+    def __enter__(self) -> None:
+        with self._cond:
+            self._running += 1
+            if not self._registered:
+                self._registered = True
+                atexit.register(self.drain)
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self._running -= 1
+            self._cond.notify_all()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until no read is in flight; True if none was left running."""
+        with self._cond:
+            done = self._cond.wait_for(lambda: self._running == 0, self.DRAIN_TIMEOUT if timeout is None else timeout)
+        time.sleep(self.SETTLE)  # the GIL, released: pyarrow's threads finish with the buffers
+        return done
+
+
+_in_flight = _ReadsInFlight()
+
+
 class TetherFile(AbstractBufferedFile):
     """One asset, read through its driver's pinned ``read_range`` (see the module docstring)."""
 
@@ -75,6 +130,10 @@ class TetherFile(AbstractBufferedFile):
         self._bad: ChecksumMismatchError | None = None
         super().__init__(fs, path, "rb", block_size=block_size, cache_type="readahead",
                          cache_options=cache_options, size=asset.size or 0)
+
+    def read(self, length: int = -1) -> bytes:
+        with _in_flight:  # drained at exit (see _ReadsInFlight)
+            return super().read(length)
 
     def _read(self, start: int, end: int) -> bytes:
         for attempt in range(self.retry.attempts):

@@ -64,6 +64,10 @@ class Excludes:
         # A folder matched by a file pattern (``cache`` without the slash) is left out too, as git does.
         self._folder_names += self._names
         self._folder_paths += self._paths
+        # One alternation per kind: a walk asks about every file, and one match
+        # costs less than one per pattern (the defaults alone are five).
+        self._name_rx, self._path_rx = _either(self._names), _either(self._paths)
+        self._folder_name_rx, self._folder_path_rx = _either(self._folder_names), _either(self._folder_paths)
 
     @classmethod
     def build(cls, exclude: Iterable[str] | str | None, default_excludes: bool) -> Excludes | None:
@@ -80,20 +84,27 @@ class Excludes:
 
     def file(self, rel: str) -> bool:
         """Whether the file at relative path ``rel`` is left out (its folders are checked by the walker)."""
-        name = rel.rsplit("/", 1)[-1]
-        return any(rx.fullmatch(name) for rx in self._names) or any(rx.fullmatch(rel) for rx in self._paths)
+        return bool((self._name_rx is not None and self._name_rx.fullmatch(rel.rsplit("/", 1)[-1]))
+                    or (self._path_rx is not None and self._path_rx.fullmatch(rel)))
 
     def folder(self, rel: str) -> bool:
         """Whether the folder at relative path ``rel`` is left out, with everything under it."""
-        name = rel.rsplit("/", 1)[-1]
-        return (any(rx.fullmatch(name) for rx in self._folder_names)
-                or any(rx.fullmatch(rel) for rx in self._folder_paths))
+        return bool((self._folder_name_rx is not None and self._folder_name_rx.fullmatch(rel.rsplit("/", 1)[-1]))
+                    or (self._folder_path_rx is not None and self._folder_path_rx.fullmatch(rel)))
 
     def path(self, rel: str) -> bool:
         """Whether a file at ``rel`` is left out, by its own name or any of its folders'
         (for listings that arrive whole, such as an object store's)."""
         parts = rel.split("/")
         return self.file(rel) or any(self.folder("/".join(parts[:i])) for i in range(1, len(parts)))
+
+
+def _either(patterns: list[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One pattern that fully matches what any of ``patterns`` fully matches (glob
+    regexes: no anchors or groups of their own to clash)."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{rx.pattern})" for rx in patterns), re.DOTALL)
 
 
 def scan(root: str, exclude: Excludes | None = None) -> dict[str, os.stat_result]:

@@ -33,6 +33,9 @@ def resolve(driver: Driver, uri: str, *, max_objects: int, glob: bool | None = N
 
 
 def list_objects(driver: Driver, uri: str, *, max_objects: int, exclude: Any = None) -> list[RemoteObject]:
+    """Every object under the prefix ``uri``, through the ``tether_list`` hook
+    (so wrapper plugins see the listing): what a driver overriding ``resolve``
+    calls instead of its own ``list``."""
     return _hook().tether_list(driver=driver, uri=uri, max_objects=max_objects, exclude=exclude)
 
 

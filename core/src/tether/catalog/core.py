@@ -33,6 +33,7 @@ import datetime as _dt
 import difflib
 import hashlib
 import json
+import operator
 import os
 import re
 from collections.abc import Iterable
@@ -60,6 +61,7 @@ from ..models import Manifest, content_digest
 from ..paths import check_file_folder_clash
 from ..progress import Progress, reporting
 from ..resolver import driver_for_uri
+from ..rows import materialise
 from ..uris import redact, split_scheme
 from .active import active_run_id, record_edge
 from .claims import is_ours, load_json, make_claim, new_log_id, parse_claim
@@ -78,6 +80,7 @@ if TYPE_CHECKING:
     from ..diff import VersionDiff
 
 COMPRESS_OVER_ASSETS = 1000
+_logical_path = operator.attrgetter("logical_path")
 _VERSION_FILE_RE = re.compile(r"^(\d{10})\.json$")
 
 
@@ -309,7 +312,9 @@ class Catalog(LifecycleMixin):
             check_name(a, "alias")
         for t in tags:
             check_tag(t)
-        assets = list(artifact.assets)
+        # As held: folder listings are still rows (tether.rows), built into assets
+        # only if a manifest is written; an unchanged re-log never builds them.
+        assets: list = list(artifact._recorded())
         check_file_folder_clash([*(a.logical_path for a in assets),
                                  *(p.logical_path for p in artifact.pending_files)], label=f"artifact {artifact.name!r}")
         if artifact.pending_files:
@@ -317,7 +322,7 @@ class Catalog(LifecycleMixin):
                 assets.extend(upload_pending(artifact, self.storage_uri, workers))
         if not assets:
             raise TetherError(f"artifact {artifact.name!r} has no assets to log")
-        assets.sort(key=lambda a: a.logical_path)
+        assets.sort(key=_logical_path)
         frozen = tuple(assets)
         insure_references(self, frozen, strict=artifact.strict)
         digest = content_digest(artifact.type, frozen)
@@ -327,6 +332,7 @@ class Catalog(LifecycleMixin):
         if latest is not None and self._latest_digest(name, latest) == digest:
             number = latest
         else:
+            frozen = materialise(frozen)
             manifest = Manifest(name=name, type=artifact.type, assets=frozen, created_at=_now(),
                                 metadata=artifact.metadata, digest=digest, created_by_run=run_id)
             number = self._commit(manifest, latest)
@@ -337,7 +343,7 @@ class Catalog(LifecycleMixin):
             self.add_tags(name, number, *tags)
         if run_id is not None:  # also for unchanged content: the run is a second producer
             record_edge(self, run_id, "output", name, number, created=manifest is not None)
-        warn_in_place(f"{name}:v{number}", artifact.assets)
+        warn_in_place(f"{name}:v{number}", artifact._recorded())
         if manifest is None:
             # Same content as the latest version (same type: the digest covers it).
             return attrs.evolve(self._load(name, number, lazy_type=artifact.type), run_id=run_id)

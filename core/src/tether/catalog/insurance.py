@@ -67,12 +67,22 @@ def reference_risks(catalog: Catalog | None, assets: Iterable[Asset]) -> list[Ri
     """One report per bucket (or store) the synced ``assets`` point into."""
     storage = catalog.storage_uri + "/" if catalog is not None else None
     groups: dict[tuple[int, bool], tuple[Driver, list[str]]] = {}
+    by_scheme: dict[str, Driver | None] = {}  # one registry lookup per scheme, not per asset
     for a in assets:
         if not a.synced or not a.uri:
             continue
-        try:
-            driver = driver_for_uri(a.uri)
-        except NoDriverError:
+        cut = a.uri.find("://")
+        scheme = a.uri[:cut] if cut > 0 else ""
+        if scheme in by_scheme:
+            driver = by_scheme[scheme]
+        else:
+            try:
+                driver = driver_for_uri(a.uri)
+            except NoDriverError:
+                driver = None
+            if scheme:  # a plain path is not memoised: nothing to key it on
+                by_scheme[scheme] = driver
+        if driver is None:
             continue
         ours = storage is not None and a.uri.startswith(storage)
         groups.setdefault((id(driver), ours), (driver, []))[1].append(a.uri)

@@ -24,9 +24,12 @@ except ImportError:  # Windows
 from tether import hookimpl
 from tether.driverkit import (
     CHUNK,
+    DEFAULT_MAX_OBJECTS,
     TMP_MARK,
     Driver,
     Excludes,
+    ObjectRows,
+    Resolution,
     SourceReader,
     active,
     check_cap,
@@ -39,6 +42,7 @@ from tether.driverkit import (
     is_stale,
     iso_time,
     iso_time_ns,
+    list_objects,
     parallel_map,
     redact,
     scan,
@@ -55,7 +59,7 @@ from tether.errors import (
     ObjectNotFoundError,
     PreconditionFailedError,
 )
-from tether.models import Asset, FrozenMap, RemoteObject
+from tether.models import Asset, RemoteObject
 
 __all__ = ["LocalDriver"]
 
@@ -102,7 +106,7 @@ class LocalDriver(Driver):
         return RemoteObject(uri=self.uri_of(path), path=path, size=int(info.get("size") or 0),
                             last_modified=iso_time(info.get("mtime")))
 
-    def _with_checksums(self, stats: dict[str, os.stat_result], root: str | None = None) -> list[RemoteObject]:
+    def _with_checksums(self, stats: dict[str, os.stat_result], root: str | None = None) -> ObjectRows:
         """Objects with sha256 for each stat'ed file: from the state cache, else
         hashed in parallel (and cached for next time). ``root``: the folder
         they were listed from, whose one-blob snapshot makes a re-log cheap."""
@@ -124,14 +128,19 @@ class LocalDriver(Driver):
             known.update(fresh)
         if root is not None and not current:
             cache.store_snapshot(root, stats, known)
-        # Sorted by path (the listing contract), built positionally: this loop
-        # runs once per file on every log, cached or not.
+        # Sorted by path (the listing contract). Rows, not objects: this loop runs
+        # once per file on every log, and an unchanged re-log never reads the
+        # objects (see tether.rows); the timestamp is formatted when one is read.
         uri_of = self.uri_of
+        inline = type(self).uri_of is LocalDriver.uri_of  # a subclass may name its objects otherwise
         with gc_paused():  # not while hashing above: that can take minutes
-            return [RemoteObject(uri_of(p), p, st.st_size, FrozenMap(sha256=known[p]), None,
-                                 iso_time_ns(st.st_mtime_ns)) for p, st in sorted(stats.items())]
+            rows = [("file://" + p if inline and p[:1] == "/" else uri_of(p), p, st.st_size, known[p], st.st_mtime_ns)
+                    for p, st in sorted(stats.items())]
+        return ObjectRows(rows, "sha256", iso_time_ns)
 
     def enrich(self, objects: list[RemoteObject]) -> list[RemoteObject]:
+        if isinstance(objects, ObjectRows) and objects.kind == "sha256":
+            return objects  # list() hashed them, and reading them would build each one
         if all("sha256" in o.checksums for o in objects):
             return objects  # list() already hashed them
         stats: dict[str, os.stat_result] = {}
@@ -143,14 +152,30 @@ class LocalDriver(Driver):
         by_path = {obj.path: obj for obj in self._with_checksums(stats)}
         return [by_path[o.path] for o in objects]  # one per input, in its order (the contract)
 
-    def list(self, uri: str, *, max_objects: int = 10_000, exclude: Excludes | None = None) -> list[RemoteObject]:
+    def resolve(self, uri: str, *, max_objects: int = DEFAULT_MAX_OBJECTS, glob: bool | None = None,
+                exclude: Excludes | None = None) -> Resolution:
+        """:meth:`Driver.resolve`; a folder's listing stays :class:`~tether.rows.ObjectRows`
+        (the base class would build every object into a tuple). The same answers:
+        a folder is never an object, so it is the prefix listing of ``uri + "/"``."""
+        path = self.path_of(uri)
+        if glob or (glob is None and "*" in path) or not os.path.isdir(path):
+            return super().resolve(uri, max_objects=max_objects, glob=glob, exclude=exclude)
+        prefix = path if path.endswith("/") else path + "/"
+        leave_out = {} if exclude is None else {"exclude": exclude}
+        objs = list_objects(self, self.uri_of(prefix), max_objects=max_objects, **leave_out)
+        if not objs:
+            raise ObjectNotFoundError(f"no object or prefix at {redact(uri)}")
+        return Resolution("prefix", prefix, objs if isinstance(objs, ObjectRows) else tuple(self.enrich(objs)))
+
+    def list(self, uri: str, *, max_objects: int = 10_000, exclude: Excludes | None = None) -> ObjectRows:
         """Every file under the folder, with its sha256: one walk, one stat per
         file. Symlinks to files and folders are followed, ``exclude`` is left
-        out while walking (see :mod:`tether.localtree`, shared with uploads)."""
+        out while walking (see :mod:`tether.localtree`, shared with uploads).
+        The objects come as :class:`~tether.rows.ObjectRows`, built when read."""
         prefix = self.path_of(uri)
         root = prefix.rstrip("/") or "/"
         if not os.path.isdir(root):
-            return []
+            return ObjectRows([], "sha256", iso_time_ns)
         if not root.isascii() and _SURROGATE_RE.search(root):  # before hashing what cannot be recorded
             raise InvalidArtifactError(f"folder '{shown_name(root)}' has a name that is not valid UTF-8; "
                                        "manifests are UTF-8: rename it, e.g. with convmv")

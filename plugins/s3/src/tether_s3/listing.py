@@ -31,7 +31,8 @@ million keys cost minutes. This lister
 
 The result is the same objects in the same order (sorted by key) as one
 paginator gives. ``max_objects`` is checked as pages arrive: the listing stops
-at the first page past it and raises.
+at the first page past it and raises. Each page kept reports ``listing``
+progress (:mod:`tether.progress`: objects found so far) as it arrives.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 from xml.etree import ElementTree
 
-from tether.driverkit import gc_paused, iso_time
+from tether.driverkit import gc_paused, iso_time, progress_bound
 
 #: Requests in flight at once for one listing.
 CONCURRENCY = 32
@@ -247,6 +248,10 @@ class Lister:
         self.requests = 0
         self.sem = asyncio.Semaphore(CONCURRENCY)
         self.page_size = PAGE
+        # ``listing`` progress (objects found so far), bound here, in the caller's thread:
+        # the pages arrive on fsspec's event loop thread, which does not share its context.
+        # One call a page, never a key.
+        self.report = progress_bound("listing", "objects")
 
     async def run(self, prefix: str) -> list[Row]:
         _RAW.set(True)  # this task and those it starts: our hook parses their pages
@@ -266,9 +271,11 @@ class Lister:
         return page if isinstance(page, Page) else page_from_parsed(resp, self.op)
 
     def keep(self, rows: list[Row], only: Callable[[str], bool] | None = None) -> None:
+        before = len(self.rows)
         self.rows.extend(r for r in rows if not r[0].endswith("/") and (only is None or only(r[0])))
         if len(self.rows) > self.max_objects:
             raise self.on_cap(len(self.rows))
+        self.report(len(self.rows) - before)
 
     async def pages(self, first: Page | None, stop: str | None = None,
                     only: Callable[[str], bool] | None = None, **kw: Any) -> list[str]:
