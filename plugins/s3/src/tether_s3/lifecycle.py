@@ -103,9 +103,17 @@ def rule_risks(bucket: str, keys: set[str], rules: list[dict[str, Any]], version
 
 
 def reference_risks(drv: S3Driver, uris: list[str]) -> list[RiskReport]:
+    # Grouped by plain string cuts: a version of a million assets names a
+    # handful of buckets, so each bucket's URI is checked by path_of once
+    # (credentials in it, a missing bucket) instead of every asset's.
     by_bucket: dict[str, set[str]] = {}
+    checked: dict[str, str] = {}
     for u in uris:
-        bucket, key = drv.split(drv.path_of(u))
+        scheme_end = u.find("://")
+        head, _, key = u[scheme_end + 3:].partition("/")
+        bucket = checked.get(u[:scheme_end + 3] + head)
+        if bucket is None:
+            bucket = checked[u[:scheme_end + 3] + head] = drv.split(drv.path_of(u[:scheme_end + 3] + head + "/"))[0]
         by_bucket.setdefault(bucket, set()).add(key.split("?versionId=", 1)[0])
     out = []
     for bucket, keys in sorted(by_bucket.items()):
