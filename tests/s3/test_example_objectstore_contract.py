@@ -14,7 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import tether
 from tether import plugins
+from tether.driverkit import redact
 from tether.testing import DriverContract
 
 PLUGIN = Path(__file__).parents[2] / "docs" / "example-objectstore-plugin"
@@ -64,3 +66,14 @@ class TestExampleObjectStoreVersionedContract(DriverContract):
     @pytest.fixture
     def base_uri(self, versioned_bucket: str) -> str:
         return f"s3lite://{versioned_bucket}"
+
+
+def test_a_plugin_object_store_key_holding_a_query_is_recorded_as_it_is(bucket: str, s3_client) -> None:
+    """``?``, ``#`` and ``;`` belong to an object store's keys whatever its scheme:
+    redaction learns that from the driver's ``raw_keys`` flag (ObjectStoreDriver),
+    so a key is never rewritten as a masked query string; userinfo still is masked."""
+    key = "a?token=abc#sig=x;password=y"
+    s3_client.put_object(Bucket=bucket, Key=key, Body=b"raw key")
+    (asset,) = tether.Artifact("raw").add_remote(f"s3lite://{bucket}/{key}")
+    assert (asset.uri, asset.source, asset.logical_path) == (f"s3lite://{bucket}/{key}",) * 2 + (key,)
+    assert redact(f"s3lite://AKIA:hunter2@{bucket}/{key}") == f"s3lite://***@{bucket}/{key}"
