@@ -211,7 +211,7 @@ def file_barrier(folder: str, parties: int, timeout: float = 60.0) -> None:
     """Wait until ``parties`` racers (threads or processes) have arrived in ``folder``.
 
     The racers of a read-modify-write test must all have read before any writes;
-    :func:`tether.racing.race` only releases them together."""
+    :func:`tether.testing.race` only releases them together."""
     import os
     import time
     import uuid
