@@ -25,7 +25,8 @@ PUBLIC_MODULES = frozenset({
 
 PLUGIN_SOURCES = sorted(
     [*ROOT.glob("plugins/*/src/**/*.py"), *ROOT.glob("docs/example-plugin/src/**/*.py"),
-     *ROOT.glob("docs/example-audit-plugin/src/**/*.py"), *ROOT.glob("docs/example-checksum-plugin/src/**/*.py")])
+     *ROOT.glob("docs/example-audit-plugin/src/**/*.py"), *ROOT.glob("docs/example-checksum-plugin/src/**/*.py"),
+     *ROOT.glob("docs/example-objectstore-plugin/src/**/*.py")])
 
 
 def _is_module(name: str) -> bool:
@@ -66,7 +67,8 @@ def test_the_checker_finds_every_way_of_reaching_a_private_module() -> None:
 
 def test_the_plugins_are_found() -> None:
     names = {p.relative_to(ROOT).parts[1] for p in PLUGIN_SOURCES}
-    assert {"local", "s3", "gcs", "azure", "http", "example-plugin", "example-audit-plugin"} <= names
+    assert {"local", "s3", "gcs", "azure", "http", "example-plugin", "example-audit-plugin",
+            "example-objectstore-plugin"} <= names
 
 
 @pytest.mark.parametrize("path", PLUGIN_SOURCES, ids=lambda p: str(p.relative_to(ROOT)))

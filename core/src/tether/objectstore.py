@@ -90,7 +90,8 @@ class ObjectStoreDriver(Driver):
     :meth:`~Driver.translate_error` for what the client raises, and
     :meth:`version_pin` if URIs can name a version."""
 
-    bucketed = True
+    bucketed = True  # so Driver.path_of refuses credentials in URIs
+    raw_keys = True  # keys may hold "?", "#", ";": redact() leaves them alone
     #: True when a read of an object logged without a version id is conditioned
     #: on its recorded ETag (``If-Match``), so a changed object is a
     #: :class:`~tether.errors.DriftError` before a byte is delivered. Set it to

@@ -36,7 +36,7 @@ from collections.abc import Iterable
 import attrs
 import pluggy
 
-from . import checksum_kinds, hookspecs, operations
+from . import checksum_kinds, hookspecs, operations, uris
 from .checksum_kinds import BUILTIN_KINDS, ChecksumKind, KindTable
 from .driver import Driver
 from .errors import (
@@ -195,6 +195,16 @@ class Registry:
                 for o in e.driver_class.declared_options or ():
                     rows.append({"scheme": e.driver_class.schemes[0], **o.describe()})
         return rows
+
+    def raw_keys(self, scheme: str) -> bool:
+        """True when every loaded driver of ``scheme`` declares ``raw_keys``
+        (its ``?``, ``#``, ``;`` belong to object keys, see :func:`tether.uris.redact`).
+        False before this registry has loaded: it is asked while redacting, and
+        redacting must not load plugins."""
+        if not self._loaded:
+            return False
+        entries = self._by_scheme.get(scheme)
+        return bool(entries) and all(getattr(e.driver_class, "raw_keys", False) for e in entries)
 
     def conflicts(self) -> dict[str, list[str]]:
         self.load()
@@ -377,6 +387,14 @@ def set_registry(registry: Registry | None) -> Registry | None:
     with _registry_lock:
         old, _registry = _registry, registry
         return old
+
+
+def _raw_key_scheme(scheme: str) -> bool:
+    registry = _registry
+    return registry is not None and registry.raw_keys(scheme)
+
+
+uris.set_raw_key_source(_raw_key_scheme)
 
 
 def get_driver(scheme: str) -> Driver:

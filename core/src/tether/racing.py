@@ -13,6 +13,7 @@ exception (with the child's traceback as a note); a child that dies before
 answering (killed, ``os._exit``) is reported with its exit code.
 """
 
+# Public as ``tether.testing.race`` / ``tether.testing.WorkersFailed`` (driver authors import it there).
 from __future__ import annotations
 
 import multiprocessing

@@ -25,8 +25,10 @@ credentials in the URI as given; every span they find becomes ``***``:
    (``abfss://container@account.dfs.core.windows.net/``) the part before ``@``
    is a container name, masked only when it holds a ``:``.
 2. **Parameters.** For schemes with query semantics -- every scheme except the
-   object-store and filesystem schemes in :data:`RAW_KEY_SCHEMES`, whose
-   ``?``, ``#`` and ``;`` are part of object keys -- the value of every
+   object-store and filesystem schemes in :data:`RAW_KEY_SCHEMES` and those
+   of installed drivers that declare ``raw_keys`` (every
+   :class:`~tether.objectstore.ObjectStoreDriver`), whose ``?``, ``#`` and
+   ``;`` are part of object keys -- the value of every
    ``name=value`` parameter that follows ``?``, ``&``, ``;`` or ``#`` (queries,
    OAuth fragments, JDBC and path parameters) is masked when
    :func:`is_secret_name` says the name carries a credential. A value runs to
@@ -41,6 +43,7 @@ part of a secret behind.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import unquote
 
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
@@ -52,6 +55,29 @@ SCHEME_NAME_RE = re.compile(r"^[a-z][a-z0-9+.\-]*$")
 RAW_KEY_SCHEMES = frozenset({
     "s3", "s3a", "s3n", "gs", "gcs", "file", "az", "abfs", "abfss", "adl", "hdfs", "memory", "oss",
 })
+
+# Answers for schemes outside RAW_KEY_SCHEMES: the driver registry, which knows
+# the loaded drivers' ``raw_keys`` flags (core never imports a driver, and this
+# module must not import the registry, which imports it).
+_raw_key_source: Callable[[str], bool] | None = None
+
+
+def set_raw_key_source(source: Callable[[str], bool] | None) -> None:
+    """Install what tells whether a scheme not in :data:`RAW_KEY_SCHEMES` names
+    raw keys (:mod:`tether.plugins` installs the registry's answer). Before the
+    registry has loaded, such a scheme is redacted with query semantics: more
+    masked, never less."""
+    global _raw_key_source
+    _raw_key_source = source
+
+
+def is_raw_key_scheme(scheme: str) -> bool:
+    """True when ``?``, ``#`` and ``;`` in ``scheme://`` URIs belong to the key."""
+    if scheme in RAW_KEY_SCHEMES:
+        return True
+    source = _raw_key_source
+    return source is not None and source(scheme)
+
 
 #: Schemes whose authority is ``container@account`` (Hadoop's Azure form): the
 #: part before ``@`` names a container, and is a credential only with a ``:``.
@@ -144,7 +170,7 @@ def secret_spans(uri: str) -> list[tuple[int, int]]:
     chain = _CHAIN_RE.match(uri)
     if scheme is None or chain is None:
         return []  # a plain path
-    raw = scheme in RAW_KEY_SCHEMES
+    raw = is_raw_key_scheme(scheme)
     spans = [] if raw else _param_spans(uri, chain.end())
     user = _userinfo_span(uri, chain.end(), raw)
     if user and not _names_a_container(uri, scheme, user):
@@ -164,7 +190,7 @@ def has_userinfo(uri: str) -> bool:
     chain = _CHAIN_RE.match(uri)
     if scheme is None or chain is None:
         return False
-    user = _userinfo_span(uri, chain.end(), scheme in RAW_KEY_SCHEMES)
+    user = _userinfo_span(uri, chain.end(), is_raw_key_scheme(scheme))
     return user is not None and not _names_a_container(uri, scheme, user)
 
 

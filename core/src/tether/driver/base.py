@@ -101,6 +101,10 @@ class Driver(UploadMixin, CatalogMixin, LifecycleMixin):
     description: ClassVar[str] = ""
     #: True when paths start with a bucket whose options may differ per bucket.
     bucketed: ClassVar[bool] = False
+    #: True when ``?``, ``#`` and ``;`` in this driver's URIs are part of object
+    #: keys (an object store), not a query: :func:`tether.uris.redact` then masks
+    #: only userinfo, so a key like ``a?token=x`` is recorded as it is.
+    raw_keys: ClassVar[bool] = False
     #: Parallel transfers when the caller does not choose.
     default_workers: ClassVar[int] = 16
     #: Objects larger than this are fetched in parallel ranged parts.

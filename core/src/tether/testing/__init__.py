@@ -30,7 +30,8 @@ suite may provide bring the failure cases a store can be made to show
 * :class:`~tether.testing.writing.WriteContract` – catalog primitives, uploads, races
 
 The concurrency tests race threads on one client, and spawned processes on
-their own clients, through :func:`tether.racing.race`: whatever a racer
+their own clients, through :func:`race` (``from tether.testing import race``;
+defined in :mod:`tether.racing`): whatever a racer
 raises fails the test (a race whose racers all failed can still leave a
 plausible end state). A child process inherits the environment (where the S3
 and GCS drivers find their endpoints and credentials); a suite that configures

@@ -31,7 +31,7 @@ def requires(*needs: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
     A need is a driver flag (``"writable"``, ``"pins_by_etag"`` ...), one of the
     suite's own attributes (``"versioned_store"``: :attr:`ContractBase.supports_versions`;
-    ``"multiprocess"``), or ``"hook:<fixture>"``: the suite class provides that
+    ``"multiprocess"``, ``"exact_version_deletes"``), or ``"hook:<fixture>"``: the suite class provides that
     fixture (``hook:faulty_store``). ``"not <need>"`` negates."""
     def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
         fn.__tether_requires__ = (*getattr(fn, "__tether_requires__", ()), *needs)  # type: ignore[attr-defined]
@@ -63,6 +63,10 @@ class ContractBase:
     #: False when a child process cannot reach the same store (one that lives
     #: inside a process, like ``memory://``): the process tests race threads.
     multiprocess: ClassVar[bool] = True
+    #: False when the store under ``base_uri`` cannot delete one version by id
+    #: (fake-gcs-server ignores ``generation`` on DELETE): the test of
+    #: :meth:`~tether.driver.Driver.delete_exact` is then not collected.
+    exact_version_deletes: ClassVar[bool] = True
     #: Schemes that must record as the canonical one (None: the driver's
     #: ``schemes[1:]``). A suite whose base URI only one scheme can reach sets ``()``.
     alias_schemes: ClassVar[tuple[str, ...] | None] = None
@@ -91,6 +95,8 @@ class ContractBase:
             return bool(cls.supports_versions)
         if need == "multiprocess":
             return bool(cls.multiprocess)
+        if need == "exact_version_deletes":
+            return bool(cls.exact_version_deletes)
         if need.startswith("hook:"):
             hook = need[5:]
             return getattr(cls, hook, None) is not getattr(ContractBase, hook, None)
@@ -211,7 +217,7 @@ def file_barrier(folder: str, parties: int, timeout: float = 60.0) -> None:
     """Wait until ``parties`` racers (threads or processes) have arrived in ``folder``.
 
     The racers of a read-modify-write test must all have read before any writes;
-    :func:`tether.racing.race` only releases them together."""
+    :func:`tether.testing.race` only releases them together."""
     import os
     import time
     import uuid

@@ -26,6 +26,7 @@ from ..errors import (
     TetherError,
     VersionGoneError,
 )
+from ..models import Asset
 from ..resolver import scheme_of
 from ..uris import split_scheme
 from .base import ContractBase, art, canonical, requires
@@ -176,6 +177,28 @@ class ReadContract(ContractBase):
             driver.read_range(attrs.evolve(asset, version_id=gone), 0, asset.size)
         with pytest.raises(VersionGoneError):
             Artifact("gone").add_remote(driver.version_uri_format.format(uri=uri, version=gone))
+
+    @requires("versioned_store", "exact_version_deletes", "writable")
+    def test_delete_exact_removes_only_that_version(self, driver: Driver, base_uri: str) -> None:
+        """What ``tether gc`` relies on: :meth:`~Driver.inventory` lists every version,
+        and :meth:`~Driver.delete_exact` of an old one deletes exactly it, never the
+        current object (a delete that drops the version id would)."""
+        uri = f"{base_uri}/gc/a.bin"
+        self.put(driver, uri, b"old")
+        old = driver.stat(uri)
+        self.put(driver, uri, b"current")
+        current = driver.stat(uri)
+        versions = [o for o in driver.inventory(f"{base_uri}/gc/") if o.path == driver.path_of(uri)]
+        assert {o.version_id for o in versions} == {old.version_id, current.version_id}, (
+            "inventory must list every version on a versioned store, or gc never sees the old ones")
+        (stored,) = [o for o in versions if o.version_id == old.version_id]
+        driver.delete_exact(stored)
+        assert driver.stat_version(Asset.from_object("a.bin", old)) is None, (
+            "delete_exact left the old version: a delete without its version id removes the current object")
+        after = driver.stat(uri)
+        assert (after.version_id, after.size) == (current.version_id, len(b"current"))
+        assert driver.read_range(Asset.from_object("a.bin", after), 0, after.size) == b"current"
+        assert [o.version_id for o in driver.inventory(f"{base_uri}/gc/")] == [current.version_id]
 
     def forget_version(self, driver: Driver, uri: str, version_id: str) -> str:
         """Make version ``version_id`` of ``uri`` gone and return the id now gone.

@@ -1,7 +1,7 @@
 """Contract tests of writes: catalog primitives, uploads, a catalog on the store, races.
 
 Collected for drivers with ``writable`` (and ``lists_prefixes`` where the
-catalog lists). Every race goes through :func:`tether.racing.race`, so what a
+catalog lists). Every race goes through :func:`tether.testing.race`, so what a
 racer raises fails the test.
 """
 
