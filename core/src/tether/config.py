@@ -24,6 +24,7 @@ import os
 import re
 import threading
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -151,9 +152,34 @@ def driver_options(scheme: str, bucket: str | None = None) -> dict[str, Any]:
     return opts
 
 
-def describe_options(options: dict[str, Any]) -> dict[str, Any]:
-    """Options safe to print: secret-looking values are masked."""
-    return {k: ("***" if _SECRET_OPT_RE.search(k) else v) for k, v in options.items()}
+def describe_options(options: dict[str, Any], declared: Iterable[Any] | None = None) -> dict[str, Any]:
+    """Options safe to print.
+
+    ``declared`` is the driver's :attr:`~tether.driver.Driver.declared_options`:
+    an option declared ``secret`` is masked whatever its name, and a key the
+    driver does not declare (a typo, refused when a client is built) is masked
+    too, since nothing says what it holds. A driver that declares nothing
+    (``None``) keeps the name rule: secret-looking names are masked."""
+    if declared is None:
+        return {k: ("***" if _SECRET_OPT_RE.search(k) else v) for k, v in options.items()}
+    public = {o.name for o in declared if not o.secret}
+    return {k: (v if k in public else "***") for k, v in options.items()}
+
+
+def option_source(scheme: str, bucket: str | None, key: str) -> str | None:
+    """Which layer set driver option ``key``: ``"configure()"``, ``"env"`` or
+    ``"config file"`` (the highest that has it, the precedence :func:`driver_options`
+    applies), None when no layer does (the driver's default applies).
+    :func:`option_origin` words the same place for an error message."""
+    scheme = scheme.lower()
+    with _lock:
+        if any(key in _overrides.get((scheme, b), {}) for b in {None, bucket}):
+            return "configure()"
+    if key in _env_options(scheme):
+        return "env"
+    if key in _file_options(scheme, bucket):
+        return "config file"
+    return None
 
 
 def option_origin(scheme: str, bucket: str | None, key: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from .config import OptionReader, option_origin
+from .config import OptionReader, describe_options, driver_options, option_origin, option_source
 from .errors import ConfigError
 
 #: ``object``: any value, passed through unchecked (a credentials object, ``verify``'s bool-or-path).
@@ -102,11 +102,54 @@ class _Masked(OptionReader):
 
 
 def mask(values: dict[str, Any], declared: Iterable[Option] | None) -> dict[str, Any]:
-    """``values`` safe to print: declared secrets masked (undeclared drivers: every value
-    of an unknown sensitivity is masked by the old name rule, see :func:`config.describe_options`)."""
-    if declared is None:
-        from .config import describe_options
+    """``values`` safe to print: declared secrets masked, and undeclared keys of a declaring
+    driver (see :func:`config.describe_options`, which a driver declaring nothing gets as before)."""
+    return describe_options(values, declared)
 
-        return describe_options(values)
-    secret = {o.name for o in declared if o.secret}
-    return {k: ("***" if k in secret else v) for k, v in values.items()}
+
+def in_effect(scheme: str, declared: Iterable[Option] | None, bucket: str | None = None) -> list[dict[str, Any]]:
+    """Each declared option of ``scheme`` as a printable row: the value in effect and
+    ``source``, the layer that set it (``default``, ``config file``, ``env``,
+    ``configure()``; :func:`tether.config.option_source`).
+
+    A secret's row never carries its value, only ``set``: the same rule as
+    ``git config``'s credential helpers and the AWS CLI's ``configure list``,
+    which say where a key comes from, never the key. A value that does not convert
+    carries the error its use would raise instead; a key the driver does not
+    declare is a row with the ``unknown`` error and no value."""
+    values = driver_options(scheme, bucket)
+    if declared is None:  # nothing declared: what is configured, masked by the name rule
+        shown = describe_options(values)
+        return [{"name": k, "type": None, "secret": shown[k] is not v, "set": True, "help": "",
+                 "source": option_source(scheme, bucket, k), "error": None,
+                 **({} if shown[k] is not v else {"value": _printable(v)})} for k, v in values.items()]
+    declared = tuple(declared)
+    reader = OptionReader(scheme, bucket, values)
+    rows: list[dict[str, Any]] = []
+    for opt in declared:
+        source = option_source(scheme, bucket, opt.name) if opt.name in values else None
+        row: dict[str, Any] = {"name": opt.name, "type": opt.type.__name__, "secret": opt.secret,
+                               "source": source or "default", "help": opt.help}
+        try:
+            value = opt.convert(_Masked(reader, opt)) if source else opt.default
+            row["error"] = None
+        except ConfigError as exc:
+            value, row["error"] = None, str(exc)
+        row["set"] = value is not None or row["error"] is not None
+        if not opt.secret:
+            row["value"] = _printable(value)
+        rows.append(row)
+    names = {r["name"] for r in rows}
+    for key in values:
+        if key not in names:
+            try:
+                validate(scheme, bucket, {key: values[key]}, declared)
+            except ConfigError as exc:
+                rows.append({"name": key, "type": None, "secret": None, "set": True, "help": "",
+                             "source": option_source(scheme, bucket, key), "error": str(exc)})
+    return rows
+
+
+def _printable(value: Any) -> Any:
+    """JSON-ready: a credentials object or path object (``type=object``) as its repr."""
+    return value if value is None or isinstance(value, (str, int, float, bool)) else repr(value)

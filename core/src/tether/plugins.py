@@ -182,19 +182,16 @@ class Registry:
         self.load()
         return list(self._plugins)
 
+    def driver_classes(self, plugin: str) -> list[type[Driver]]:
+        """The driver classes ``plugin`` registered, each once."""
+        self.load()
+        classes = [e.driver_class for es in self._by_scheme.values() for e in es if e.plugin == plugin]
+        return list(dict.fromkeys(classes))
+
     def declared_options(self, plugin: str) -> list[dict[str, object]]:
         """The options each driver of ``plugin`` declares (:attr:`Driver.options`), as rows."""
-        self.load()
-        rows: list[dict[str, object]] = []
-        seen: set[type[Driver]] = set()
-        for entries in self._by_scheme.values():
-            for e in entries:
-                if e.plugin != plugin or e.driver_class in seen:
-                    continue
-                seen.add(e.driver_class)
-                for o in e.driver_class.declared_options or ():
-                    rows.append({"scheme": e.driver_class.schemes[0], **o.describe()})
-        return rows
+        return [{"scheme": cls.schemes[0], **o.describe()}
+                for cls in self.driver_classes(plugin) for o in cls.declared_options or ()]
 
     def raw_keys(self, scheme: str) -> bool:
         """True when every loaded driver of ``scheme`` declares ``raw_keys``

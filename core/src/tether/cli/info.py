@@ -10,8 +10,10 @@ import click
 from click.core import ParameterSource
 
 from .. import __version__, config
-from ..errors import TetherError
+from ..driver import Driver
+from ..errors import ConfigError, TetherError
 from ..installhints import LINK_ONLY_WITHOUT_DRIVER, install_hint
+from ..options import in_effect
 from ..plugins import get_registry
 from ..uris import redact
 from .errors import cli_message
@@ -34,12 +36,39 @@ def _drivers() -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for p in reg.plugins:
         rows.append({"plugin": p.name, "distribution": p.distribution, "version": p.version,
-                     "schemes": list(p.schemes), "installed": p.error is None, "error": p.error, "hint": None})
+                     "schemes": list(p.schemes), "installed": p.error is None, "error": p.error, "hint": None,
+                     "options": _options(reg.driver_classes(p.name)) if p.error is None else []})
     for dist, schemes in reg.missing():
         rows.append({"plugin": None, "distribution": dist, "version": None, "schemes": list(schemes),
                      "installed": False, "error": None, "hint": install_hint(schemes[0]),
                      "link_only": set(schemes) <= LINK_ONLY_WITHOUT_DRIVER})
     return rows
+
+
+def _options(classes: list[type[Driver]]) -> list[dict[str, Any]]:
+    """Each driver's options with the value in effect for the scheme (no bucket) and
+    where it was set; a secret's value is never in a row (:func:`tether.options.in_effect`).
+    A config file that cannot be read is one row saying so: info still shows the rest."""
+    rows: list[dict[str, Any]] = []
+    for cls in classes:
+        scheme = cls.schemes[0]
+        try:
+            rows.extend({"scheme": scheme, **row} for row in in_effect(scheme, cls.declared_options))
+        except ConfigError as exc:
+            rows.append({"scheme": scheme, "name": "*", "type": None, "secret": None, "set": None,
+                         "source": "config file", "help": "", "error": cli_message(str(exc))})
+    return rows
+
+
+def _option_line(o: dict[str, Any]) -> str:
+    name = f"{o['scheme']}.{o['name']}"
+    where = f"  [{o['source']}]" if o["set"] else ""
+    secret = "(secret) " if o["secret"] else ""
+    if o["error"]:
+        return f"    {name:26} {secret}INVALID{where}: {o['error']}"
+    if o["secret"]:
+        return f"    {name:26} {secret}{'set' if o['set'] else 'not set'}{where}"
+    return f"    {name:26} {'not set' if o['value'] is None else '= ' + str(o['value'])}{where}"
 
 
 @cli.command()
@@ -76,6 +105,8 @@ def info(ctx: click.Context, as_json: bool) -> None:
         schemes = ", ".join(s + "://" for s in d["schemes"])
         if d["installed"]:
             click.echo(f"  {d['distribution'] or d['plugin']:14} {d['version'] or '':10} {schemes}")
+            for o in d["options"]:
+                click.echo(_option_line(o))
         elif d["error"]:
             click.echo(f"  {d['distribution'] or d['plugin']:14} {d['version'] or '':10} FAILED: {d['error']}")
         else:
