@@ -54,7 +54,7 @@ from tether.options import Option
 
 __all__ = ["GCSDriver"]
 
-OPTIONS = {"endpoint_url", "project", "token", "requester_pays", "timeout", "read_timeout"}
+OPTIONS = {"endpoint_url", "project", "token", "requester_pays", "timeout", "read_timeout", "max_attempts"}
 _GENERATION_PIN_RE = re.compile(r"^(?P<name>.+)#(?P<gen>\d+)$")
 
 
@@ -79,6 +79,29 @@ def _translate(exc: BaseException, uri: str, *, asset: Asset | None = None,
     return StorageError(f"{where}: GCS request failed ({name})")
 
 
+_ATTEMPTS: dict[tuple[type, int], type] = {}
+
+
+def _with_attempts(cls: type, attempts: int) -> type:
+    """``cls`` with every request tried ``attempts`` times. gcsfs fixes its
+    retries (6, backoff up to 32 s) when its class is defined and takes no
+    option for them; tether's downloader retries parts with its own short
+    backoff, so a user (or the contract's transient-fault case) may want
+    gcsfs's off. Built from the undecorated request, with gcsfs's own retry
+    decorator: which errors are retried stays gcsfs's decision."""
+    from gcsfs.retry import retry_request
+
+    with _ATTEMPTS_LOCK:
+        if (cls, attempts) not in _ATTEMPTS:
+            raw = cls._request.__wrapped__  # type: ignore[attr-defined]
+            _ATTEMPTS[(cls, attempts)] = type(f"{cls.__name__}Tries{attempts}", (cls,),
+                                              {"_request": retry_request(retries=attempts)(raw)})
+        return _ATTEMPTS[(cls, attempts)]
+
+
+_ATTEMPTS_LOCK = threading.Lock()
+
+
 class GCSDriver(ObjectStoreDriver):
     schemes = ("gs", "gcs")
     supports_versions, version_uri_format = True, "{uri}#{version}"  # generations, kept where versioning is on
@@ -94,6 +117,8 @@ class GCSDriver(ObjectStoreDriver):
         Option("requester_pays", bool, False, help="bill the requester"),
         Option("timeout", float, minimum=0.0, help="seconds"),
         Option("read_timeout", float, minimum=0.0, help="seconds per socket read"),
+        Option("max_attempts", int, minimum=1,
+               help="attempts per request, the first included (unset: gcsfs's own 6; 1: no retries)"),
     )
 
     def __init__(self, scheme: str | None = None) -> None:
@@ -140,6 +165,9 @@ class GCSDriver(ObjectStoreDriver):
             import aiohttp
 
             kwargs["requests_timeout"] = aiohttp.ClientTimeout(sock_read=read_timeout)
+        attempts = opt.get_int("max_attempts", 0, minimum=1)  # 0: not set, gcsfs's own retries
+        if attempts:
+            cls = _with_attempts(cls, attempts)
         try:
             return cls(**kwargs)
         except Exception as exc:  # noqa: BLE001 - a bad token file, no default credentials ...

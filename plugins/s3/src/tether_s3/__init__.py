@@ -149,7 +149,8 @@ class S3Driver(ObjectStoreDriver):
         Option("region", str, help="AWS region"),
         Option("profile", str, help="AWS shared-config profile"),
         Option("addressing_style", str, choices=("auto", "virtual", "path"), help="bucket addressing"),
-        Option("max_attempts", int, 5, minimum=1, help="botocore retry attempts (standard mode)"),
+        Option("max_attempts", int, 5, minimum=1,
+               help="attempts per request, the first included (AWS config's max_attempts; 1: no retries)"),
         Option("connect_timeout", float, minimum=0.0, help="seconds"),
         Option("read_timeout", float, minimum=0.0, help="seconds"),
         Option("verify", object, help="TLS verification: true/false or a CA bundle path"),
@@ -178,7 +179,9 @@ class S3Driver(ObjectStoreDriver):
         opt = OptionReader("s3", bucket, options)
         config_kwargs: dict[str, Any] = {
             "max_pool_connections": opt.get_int("max_pool_connections", 64, minimum=1),
-            "retries": {"max_attempts": opt.get_int("max_attempts", 5, minimum=1), "mode": "standard"},
+            # Total attempts, as AWS_MAX_ATTEMPTS and the AWS config file count them (botocore's
+            # Config "max_attempts" counts retries only: 1 there would still retry once).
+            "retries": {"total_max_attempts": opt.get_int("max_attempts", 5, minimum=1), "mode": "standard"},
         }
         for t in ("connect_timeout", "read_timeout"):
             seconds = opt.get_float(t, minimum=0.0)
