@@ -36,3 +36,17 @@ def test_well_typed_options_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     config.write_text('[gs]\ntimeout = 30\nread_timeout = "20"\nproject = "test"\nrequester_pays = false\n')
     monkeypatch.setenv("TETHER_CONFIG", str(config))
     assert [a.logical_path for a in tether.Artifact("x").add_remote(f"gs://{gcs_bucket}/d/")] == ["a.bin"]
+
+
+def test_a_failure_to_read_bucket_metadata_is_raised_not_remembered_as_unversioned(gcs_versioned_bucket: str) -> None:
+    """A bucket whose metadata could not be read because of a transient or
+    configuration failure must not be taken for an unversioned one for the
+    rest of the process: that answer turns a deleted generation into "changed"."""
+    from tether.plugins import get_driver
+
+    driver = get_driver("gs")
+    tether.configure("gs", endpoint_url="http://127.0.0.1:9", max_attempts=1)  # nothing listens on port 9
+    with pytest.raises(errors.StorageError):
+        driver.versioned(gcs_versioned_bucket)
+    tether.config.reset()  # the emulator again
+    assert driver.versioned(gcs_versioned_bucket) is True

@@ -37,7 +37,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tether import hookimpl
-from tether.driverkit import Driver, RiskReport, StoredObject, b64_to_hex, iso_time, redact
+from tether.driverkit import Driver, RiskReport, StoredObject, b64_to_hex, config_generation, iso_time, redact
 from tether.errors import (
     AccessDeniedError,
     AlreadyExistsError,
@@ -123,7 +123,7 @@ class GCSDriver(ObjectStoreDriver):
 
     def __init__(self, scheme: str | None = None) -> None:
         super().__init__(scheme)
-        self._versioned: dict[str, bool] = {}
+        self._versioned: dict[tuple[str, int], bool] = {}
         self._lock2 = threading.Lock()
 
     # ---------------------------------------------------------------- session
@@ -197,16 +197,23 @@ class GCSDriver(ObjectStoreDriver):
             params["pageToken"] = page["nextPageToken"]
 
     def versioned(self, bucket: str) -> bool:
+        """Whether ``bucket`` keeps noncurrent generations, asked once per bucket
+        and configuration. Credentials that may not read the bucket's metadata
+        are an answer (unversioned, as far as tether can tell); any other
+        failure (a bad option, no credentials, a transient error) raises and is
+        never remembered, so a later call under a fixed configuration asks again."""
+        key = (bucket, config_generation())
         with self._lock2:
-            if bucket in self._versioned:
-                return self._versioned[bucket]
+            if key in self._versioned:
+                return self._versioned[key]
         try:
-            meta = self._json(bucket, "GET", "b/{}", bucket)
+            with self.translating(self.uri_of(f"{bucket}/")):
+                meta = self._json(bucket, "GET", "b/{}", bucket)
             value = bool(meta.get("versioning", {}).get("enabled"))
-        except Exception:  # noqa: BLE001 - cannot read bucket metadata: treat as unversioned
+        except AccessDeniedError:
             value = False
         with self._lock2:
-            self._versioned[bucket] = value
+            self._versioned[key] = value
         return value
 
     # ---------------------------------------------------------------- objects
