@@ -184,3 +184,22 @@ def test_a_missing_store_call_says_what_to_implement() -> None:
 
     with pytest.raises(NotImplementedError, match=r"must implement get_range\(bucket, key, start, end"):
         Half().get_range("b", "k", 0, 1)
+
+
+def test_a_tether_error_raised_inside_translating_never_reaches_translate_error() -> None:
+    """A naive translate_error that maps every exception to StorageError must not
+    turn a store call's own ObjectNotFoundError into a generic failure."""
+    from tether.driver import Driver
+    from tether.errors import ObjectNotFoundError, StorageError
+
+    class Naive(Driver):
+        schemes = ("naive-translate",)
+
+        def translate_error(self, exc, uri, *, asset=None, create=False):
+            return StorageError(f"{uri}: failed")
+
+    driver = Naive()
+    with pytest.raises(ObjectNotFoundError), driver.translating("naive-translate://b/k"):
+        raise ObjectNotFoundError("naive-translate://b/k: no such object")
+    with pytest.raises(StorageError), driver.translating("naive-translate://b/k"):
+        raise OSError("connection reset")

@@ -220,6 +220,8 @@ class Driver(UploadMixin, CatalogMixin, LifecycleMixin):
         catch the typed result (``except ObjectNotFoundError: return None``)."""
         try:
             yield
+        except TetherError:
+            raise  # already ours: an override of translate_error never has to recognise it
         except Exception as exc:  # noqa: BLE001 - becomes a tether error naming the URI
             raise self.translate_error(exc, uri, asset=asset, create=create) from None
 
