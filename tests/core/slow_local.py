@@ -6,7 +6,7 @@ so a download of a few MiB lasts long enough to be killed or interrupted."""
 
 def slow_local_driver(delay: float) -> str:
     return f"""
-import sys, time, tether, tether.transfer
+import sys, time, tether, tether.fetcher
 drv = tether.get_driver("file")
 orig = type(drv).read_range
 def slow(self, a, s, e):
@@ -14,5 +14,5 @@ def slow(self, a, s, e):
     return orig(self, a, s, e)
 type(drv).read_range = slow
 type(drv).part_size = 64 * 1024
-tether.transfer.MAX_PART_SIZE = 64 * 1024  # many small parts
+tether.fetcher.MAX_PART_SIZE = 64 * 1024  # many small parts (read by the Downloader)
 """

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import tether
-from tether import errors, transfer
+from tether import errors, fetcher, transfer
 from tether.models import Asset
 
 
@@ -175,7 +175,7 @@ def test_many_large_files_share_a_small_memory_budget_without_deadlock(tmp_path:
     v = tether.Catalog().log(art)
     drv = tether.get_driver("file")
     monkeypatch.setattr(type(drv), "part_size", 64 * 1024)
-    monkeypatch.setattr(transfer, "MAX_PART_SIZE", 64 * 1024)
+    monkeypatch.setattr(fetcher, "MAX_PART_SIZE", 64 * 1024)
     monkeypatch.setenv("TETHER_DOWNLOAD_MEMORY", "1")  # two parts in memory across all eight files
     in_flight = {"now": 0, "max": 0}
     lock = threading.Lock()

@@ -10,11 +10,11 @@ cleaned its temp files. With ``--json``, errors are JSON on stdout.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -27,11 +27,12 @@ from ..checksums import kinds as checksum_kinds
 from ..errors import TetherError
 from ..uris import redact
 from . import progress as shown_progress
-from .completion import complete_alias, complete_name, complete_ref, complete_version
+from .completion import complete_name, complete_ref
 from .errors import cli_message, report, wants_json
 from .human import human_size
 from .listing import artifact_rows, artifact_table, version_lines, version_rows
 from .outcomes import LABELS, count_text, download_problem, log_line, verify_summary
+from .progress import byte_bar as _progress
 from .sources import Source, SourceOptions, add_sources, check_flags, in_place_note, split_source
 from .style import TetherGroup
 
@@ -46,20 +47,6 @@ def _emit_json(obj: Any) -> None:
 
 def _catalog(ctx: click.Context) -> Catalog:
     return Catalog(ctx.obj.get("catalog"))
-
-
-@contextmanager
-def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None] | None]:
-    if not enabled or total <= 0:
-        yield None
-        return
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr, leave=False)
-    try:
-        yield bar.update
-    finally:
-        bar.close()
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
@@ -369,132 +356,23 @@ def status(ctx: click.Context, ref: str, as_json: bool, progress: bool | None,
     if result.drifted:
         ctx.exit(EXIT_ERROR)
 
-
-@cli.command()
-@_json_option("the plugins and conflicts")
-@click.option("--options", "with_options", is_flag=True, help="Also print each driver's declared options.")
-def plugins(as_json: bool, with_options: bool) -> None:
-    """List discovered plugins: package, version, schemes, hooks implemented, checksum kinds, load errors,
-    and the in-tree drivers that are not installed."""
-    from ..checksum_kinds import choice_env
-    from ..installhints import LINK_ONLY_WITHOUT_DRIVER, install_hint
-    from ..plugins import BUILTIN_CHECKSUMS, get_registry
-
-    reg = get_registry()
-    reg.load()
-    conflicts = reg.conflicts()
-    table = reg.checksum_kinds()
-    rows = [{"name": p.name, "module": p.module, "distribution": p.distribution, "version": p.version,
-             "schemes": list(p.schemes), "drivers": list(p.drivers), "hooks": list(p.hooks),
-             "checksums": list(p.checksums), "error": p.error}
-            for p in reg.plugins]
-    if with_options:
-        for r in rows:
-            r["options"] = reg.declared_options(r["name"])
-    missing = [{"distribution": d, "schemes": list(s), "hint": install_hint(s[0]),
-                "link_only": set(s) <= LINK_ONLY_WITHOUT_DRIVER} for d, s in reg.missing()]
-    if as_json:
-        kinds = [{**k.describe(), "plugin": table.plugin_of[n]} for n, k in table.kinds.items()]
-        _emit_json({"plugins": rows, "conflicts": conflicts, "checksum_kinds": kinds,
-                    "checksum_conflicts": table.conflicts, "not_installed": missing})
-        return
-    builtin = [n for n, p in table.plugin_of.items() if p == BUILTIN_CHECKSUMS]
-    click.echo(f"{'(core)':10} {BUILTIN_CHECKSUMS:24} checksums: {', '.join(builtin)}")
-    for r in rows:
-        dist = f"{r['distribution']} {r['version']}" if r["distribution"] else r["module"]
-        if r["error"]:
-            click.echo(f"{r['name']:10} {dist:24} FAILED: {r['error']}")
-            continue
-        click.echo(f"{r['name']:10} {dist:24} {', '.join(s + '://' for s in r['schemes'])}")
-        if r["hooks"]:
-            click.echo(f"{'':10} hooks: {', '.join(r['hooks'])}")
-        if r["checksums"]:
-            click.echo(f"{'':10} checksums: {', '.join(r['checksums'])}")
-        for o in r.get("options") or []:
-            default = "" if o["default"] is None else f" (default {o['default']})"
-            click.echo(f"{'':10} option {o['scheme']}.{o['name']}: {o['type']}{default}"
-                       f"{' [secret]' if o['secret'] else ''}  {o['help']}")
-    for scheme, names in conflicts.items():
-        click.echo(f"conflict: {scheme}:// is claimed by {', '.join(names)} "
-                   f"(set TETHER_DRIVER_{scheme.upper()}=<plugin>)")
-    for kind, names in table.conflicts.items():
-        click.echo(f"conflict: checksum kind {kind} is registered by {', '.join(names)} "
-                   f"(set {choice_env(kind)}=<plugin>)")
-    for m in missing:
-        links = "; until then these URIs are recorded as link-only" if m["link_only"] else ""
-        click.echo(f"not installed: {m['distribution']} ({m['hint']}{links})")
-
-
 @cli.group()
 def alias() -> None:
     """List, move or remove aliases (names like prod that point at one version)."""
-
-
-def _say(as_json: bool, doc: dict[str, Any], text: str) -> None:
-    if as_json:
-        _emit_json(doc)
-    else:
-        click.echo(text)
-
-
-@alias.command(name="set")
-@click.argument("name", shell_complete=complete_name)
-@click.argument("alias_name", metavar="ALIAS", shell_complete=complete_alias)
-@click.argument("version", shell_complete=complete_version)
-@click.option("--force", is_flag=True, help="Move a protected alias.")
-@_json_option("the alias set")
-@click.pass_context
-def alias_set(ctx: click.Context, name: str, alias_name: str, version: str, force: bool, as_json: bool) -> None:
-    """Point ALIAS of NAME at VERSION."""
-    _catalog(ctx).set_alias(name, alias_name, version, force=force)
-    number = int(version.lstrip("v"))
-    _say(as_json, {"name": name, "alias": alias_name, "version": number}, f"{name}@{alias_name} -> v{number}")
-
-
-@alias.command(name="rm")
-@click.argument("name", shell_complete=complete_name)
-@click.argument("alias_name", metavar="ALIAS", shell_complete=complete_alias)
-@click.option("--force", is_flag=True, help="Remove a protected alias (and its protection).")
-@_json_option("the alias removed")
-@click.pass_context
-def alias_rm(ctx: click.Context, name: str, alias_name: str, force: bool, as_json: bool) -> None:
-    """Remove ALIAS from NAME."""
-    _catalog(ctx).remove_alias(name, alias_name, force=force)
-    _say(as_json, {"name": name, "removed": alias_name}, f"removed {name}@{alias_name}")
-
 
 @cli.group()
 def tag() -> None:
     """List, add or remove the tags of a version."""
 
-
-@tag.command(name="add")
-@click.argument("ref", metavar="NAME[:VERSION|@ALIAS]", shell_complete=complete_ref)
-@click.argument("tags", nargs=-1, required=True, metavar="TAG...")
-@click.option("--force", is_flag=True, help="Move or reuse an immutable tag.")
-@_json_option("the tags added")
-@click.pass_context
-def tag_add(ctx: click.Context, ref: str, tags: tuple[str, ...], force: bool, as_json: bool) -> None:
-    """Add TAGs to a version (the latest when no version is given)."""
-    cat = _catalog(ctx)
-    v = cat.get(ref)
-    cat.add_tags(v.name, v.version, *tags, force=force)
-    _say(as_json, {"name": v.name, "version": v.version, "added": list(tags)}, f"{v.ref}: tagged {', '.join(tags)}")
+# Commands that moved to topic modules stay importable from here, looked up on
+# first use (importing those modules here would be a cycle: they import this one).
+_MOVED = dict.fromkeys(["alias_set", "alias_rm", "tag_add", "tag_rm", "_say"], "refs") | {"plugins": "plugins"}
 
 
-@tag.command(name="rm")
-@click.argument("ref", metavar="NAME[:VERSION|@ALIAS]", shell_complete=complete_ref)
-@click.argument("tags", nargs=-1, required=True, metavar="TAG...")
-@click.option("--force", is_flag=True, help="Remove an immutable tag (its name stays reserved).")
-@_json_option("the tags removed")
-@click.pass_context
-def tag_rm(ctx: click.Context, ref: str, tags: tuple[str, ...], force: bool, as_json: bool) -> None:
-    """Remove TAGs from a version; a tag it does not have is an error."""
-    cat = _catalog(ctx)
-    v = cat.get(ref)
-    cat.remove_tags(v.name, v.version, *tags, force=force)
-    _say(as_json, {"name": v.name, "version": v.version, "removed": list(tags)},
-         f"{v.ref}: untagged {', '.join(tags)}")
+def __getattr__(name: str) -> Any:
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__package__}.{_MOVED[name]}"), name)
 
 
 def _one_line(exc: click.ClickException) -> str:

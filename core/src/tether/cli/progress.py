@@ -89,3 +89,18 @@ def display(enabled: bool) -> Iterator[Progress | None]:
     finally:
         shown.close()
 
+
+@contextmanager
+def byte_bar(total: int, enabled: bool) -> Iterator[Callable[[int], None] | None]:
+    """A bar counting ``total`` bytes (``download``): yields the callback to
+    feed, or None when no bar is wanted or there is nothing to count."""
+    if not enabled or total <= 0:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr, leave=False)
+    try:
+        yield bar.update
+    finally:
+        bar.close()

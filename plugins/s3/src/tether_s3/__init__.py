@@ -40,7 +40,6 @@ from tether.driverkit import (
     RiskReport,
     StoredObject,
     b64_to_hex,
-    config_generation,
     gc_paused,
     iso_time,
     multipart_parts,
@@ -51,21 +50,21 @@ from tether.driverkit import (
 )
 from tether.errors import (
     AccessDeniedError,
-    AlreadyExistsError,
-    DriftError,
     InvalidURIError,
     ObjectNotFoundError,
     StorageError,
-    TetherError,
-    VersionGoneError,
 )
 from tether.models import Asset, RemoteObject
-from tether.objectstore import NO_FSSPEC_CACHES, ListPage, ObjectStoreDriver
+from tether.objectstore import ListPage, ObjectStoreDriver
 from tether.options import Option
+
+# Split out by concern; their names stay importable from here (lifecycle and uploads use _error_code).
+from .errors import _UNSUPPORTED, _error_code, _translate  # noqa: F401
+from .facts import _UNKNOWN, BucketFacts  # noqa: F401
+from .session import s3_filesystem
 
 __all__ = ["S3Driver"]
 
-_UNKNOWN = object()
 _VERSION_PIN_RE = re.compile(r"^(?P<path>.+)\?versionId=(?P<vid>[^/?&#]+)$")
 
 #: Options tether understands for s3 (``tether.configure("s3", ...)``,
@@ -75,67 +74,15 @@ OPTIONS = {
     "read_timeout", "verify", "anon", "key", "secret", "token", "requester_pays",
     "max_pool_connections", "additional_checksums",
 }
-#: Error codes of stores that do not implement a bucket-setting call (R2, some MinIO setups).
-_UNSUPPORTED = ("NotImplemented", "MethodNotAllowed", "XNotImplemented")
 _ADDITIONAL = {"ChecksumSHA256": "sha256", "ChecksumSHA1": "sha1", "ChecksumCRC32C": "crc32c",
                "ChecksumCRC32": "crc32", "ChecksumCRC64NVME": "crc64nvme"}
-
-
-def _error_code(exc: BaseException) -> tuple[str | None, int | None]:
-    """The S3 error code and HTTP status behind an exception (s3fs wraps them)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        resp = getattr(seen, "response", None)
-        if isinstance(resp, dict) and "Error" in resp:
-            status = resp.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            return resp["Error"].get("Code"), status
-        name = type(seen).__name__
-        if name in ("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"):
-            return "NoCredentials", None
-        seen = seen.__cause__ or seen.__context__
-    return None, None
-
-
-def _translate(exc: BaseException, uri: str, *, asset: Asset | None = None,
-               create: bool = False) -> BaseException:
-    if isinstance(exc, TetherError):
-        return exc  # already ours (a ConfigError from building the client, ...)
-    code, status = _error_code(exc)
-    where = f"asset {asset.logical_path!r} ({redact(uri)})" if asset else redact(uri)
-    if code in ("NoSuchVersion",) or (code == "InvalidArgument" and asset and asset.version_id):
-        return VersionGoneError(f"{where}: recorded version {asset.version_id if asset else ''} no longer exists")
-    if code in ("NoSuchKey", "NotFound", "404") or status == 404:
-        if asset is not None and asset.version_id:
-            return VersionGoneError(f"{where}: recorded version {asset.version_id} no longer exists")
-        if code == "NoSuchBucket":
-            return ObjectNotFoundError(f"{where}: no such bucket")
-        return ObjectNotFoundError(f"{where}: no such object")
-    if code == "NoSuchBucket":
-        return ObjectNotFoundError(f"{where}: no such bucket")
-    if code in ("PreconditionFailed", "412") or status == 412:
-        if create:
-            return AlreadyExistsError(f"{where} already exists")
-        return DriftError(f"{where} changed since it was logged (ETag no longer matches) and no "
-                          "version id pins the recorded bytes")
-    if code == "NoCredentials":
-        return AccessDeniedError(f"{where}: no AWS credentials found (environment, profile or instance role)")
-    if code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403", "AllAccessDisabled") \
-            or status == 403:
-        return AccessDeniedError(f"{where}: access denied ({code})")
-    if isinstance(exc, FileNotFoundError):
-        return ObjectNotFoundError(f"{where}: no such object")
-    if isinstance(exc, PermissionError):
-        return AccessDeniedError(f"{where}: access denied")
-    if isinstance(exc, FileExistsError) and create:
-        return AlreadyExistsError(f"{where} already exists")
-    return StorageError(f"{where}: S3 request failed ({code or type(exc).__name__})")
 
 
 def _etag(raw: str | None) -> str | None:
     return raw.strip('"') if raw else None
 
 
-class S3Driver(ObjectStoreDriver):
+class S3Driver(BucketFacts, ObjectStoreDriver):
     schemes = ("s3", "s3a")
     supports_versions, version_uri_format = True, "{uri}?versionId={version}"  # where the bucket keeps versions
     pins_by_etag = conditional_overwrite = lists_checksums = True  # If-Match-style reads and writes
@@ -173,44 +120,7 @@ class S3Driver(ObjectStoreDriver):
         """An s3fs filesystem for ``bucket``. Every option is converted to its type
         here, so a mistake (``max_attempts = "x"``, ``endpoint_url = 5``) is a
         ConfigError naming where it was set, not a TypeError from inside botocore."""
-        import s3fs  # lazy: keeps `import tether` free of boto
-        from tether.driverkit import OptionReader
-
-        opt = OptionReader("s3", bucket, options)
-        config_kwargs: dict[str, Any] = {
-            "max_pool_connections": opt.get_int("max_pool_connections", 64, minimum=1),
-            # Total attempts, as AWS_MAX_ATTEMPTS and the AWS config file count them (botocore's
-            # Config "max_attempts" counts retries only: 1 there would still retry once).
-            "retries": {"total_max_attempts": opt.get_int("max_attempts", 5, minimum=1), "mode": "standard"},
-        }
-        for t in ("connect_timeout", "read_timeout"):
-            seconds = opt.get_float(t, minimum=0.0)
-            if seconds is not None:
-                config_kwargs[t] = seconds
-        style = opt.get_choice("addressing_style", ("auto", "virtual", "path"))
-        if style:
-            config_kwargs["s3"] = {"addressing_style": style}
-        client_kwargs: dict[str, Any] = {}
-        region = opt.get_str("region")
-        if region:
-            client_kwargs["region_name"] = region
-        if "verify" in options:  # true / false, or the path of a CA bundle
-            v = options["verify"]
-            client_kwargs["verify"] = v if isinstance(v, str) and v.strip().lower() not in (
-                "true", "false", "0", "1", "yes", "no", "on", "off", "") else opt.get_bool("verify", True)
-        kwargs: dict[str, Any] = {
-            "anon": opt.get_bool("anon"),
-            "config_kwargs": config_kwargs,
-            "client_kwargs": client_kwargs,
-            **NO_FSSPEC_CACHES,
-            "requester_pays": opt.get_bool("requester_pays"),
-        }
-        for ours, theirs in (("endpoint_url", "endpoint_url"), ("profile", "profile"), ("key", "key"),
-                             ("secret", "secret"), ("token", "token")):
-            value = opt.get_str(ours)
-            if value:
-                kwargs[theirs] = value
-        return s3fs.S3FileSystem(**kwargs)
+        return s3_filesystem(bucket, options)
 
     def _call(self, bucket: str, method: str, **kw: Any) -> Any:
         from fsspec.asyn import sync
@@ -245,60 +155,6 @@ class S3Driver(ObjectStoreDriver):
                 kw["KeyMarker"], kw["VersionIdMarker"] = resp.get("NextKeyMarker"), resp.get("NextVersionIdMarker")
             else:
                 kw["ContinuationToken"] = resp["NextContinuationToken"]
-
-    # ---------------------------------------------------------- bucket facts
-    def _fact(self, bucket: str, name: str, compute: Any) -> Any:
-        """A bucket setting, asked once per bucket and configuration (a new
-        ``configure()`` asks again). ``compute`` raising caches nothing: an
-        error, a missing credential or a bad option is never remembered as an answer."""
-        # No lock to read a fact known already (a dict read is atomic): asked once per listed key.
-        key = (bucket, name, config_generation())
-        value = self._bucket_facts.get(key, _UNKNOWN)
-        if value is not _UNKNOWN:
-            return value
-        value = compute()
-        with self._facts_lock:
-            self._bucket_facts[key] = value
-        return value
-
-    def _setting(self, bucket: str, method: str, unset: tuple[str, ...]) -> dict[str, Any] | None:
-        """One bucket-setting request. None when the credentials may not read it
-        or the store does not implement it (an answer: nothing to know);
-        ``unset`` are the error codes meaning "not configured" ({} then). Any
-        other failure raises: a ConfigError from building the client, missing
-        credentials, a missing bucket, a transient failure."""
-        try:
-            return self._call(bucket, method)
-        except TetherError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - an answer, or a tether error below
-            code, _ = _error_code(exc)
-            if code in unset:
-                return {}
-            if code != "NoCredentials" and (code in _UNSUPPORTED or isinstance(
-                    _translate(exc, f"s3://{bucket}/"), AccessDeniedError)):
-                return None
-            raise  # the caller's translating() names the URI it was asked about
-
-    def versioned(self, bucket: str) -> bool:
-        """True when the bucket keeps versions (Enabled or Suspended): then the
-        listing must come from ListObjectVersions to carry version ids. False
-        when the credentials may not ask (the listing then has no version ids)."""
-        def compute() -> bool:
-            resp = self._setting(bucket, "get_bucket_versioning", ())
-            return bool(resp) and resp.get("Status") in ("Enabled", "Suspended")
-
-        return bool(self._fact(bucket, "versioned", compute))
-
-    def etag_is_md5(self, bucket: str) -> bool:
-        """ETags of single-part uploads are MD5s, except under SSE-KMS / SSE-C."""
-        def compute() -> bool:
-            resp = self._setting(bucket, "get_bucket_encryption", ("ServerSideEncryptionConfigurationNotFoundError",))
-            rules = (resp or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
-            algos = {r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules}
-            return not any(a and "kms" in a for a in algos)
-
-        return bool(self._fact(bucket, "etag_md5", compute))
 
     # ---------------------------------------------------------------- objects
     def _object(self, bucket: str, key: str, *, size: int, etag: str | None, version_id: str | None,
