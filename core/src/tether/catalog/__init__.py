@@ -2,7 +2,9 @@
 
 One module per concern:
 
-* :mod:`.core`    – :class:`Catalog`: reading, logging (version claims), aliases and tags
+* :mod:`.core`    – :class:`Catalog`: reading; it inherits the methods of the mixins below
+* :mod:`.commit`  – ``Catalog.log``: writing the manifest and claiming the version number
+* :mod:`.aliases_tags` – ``Catalog`` methods reading and moving aliases and tags
 * :mod:`.version` – :class:`ArtifactVersion` (download / verify / status of one version)
 * :mod:`.uploads` – content-addressed storage of files added with ``Artifact.add``
 * :mod:`.status`  – comparing a version with the store now

@@ -25,28 +25,25 @@ own SDKs). A number is claimed only by a write that created the object.
 
 Every public method validates the names it is given before any path is
 built from them, so no name can address a file outside the catalog.
+
+This module holds :class:`Catalog` and its reading methods; ``Catalog``
+inherits logging from :mod:`.commit`, aliases and tags from
+:mod:`.aliases_tags`, and deleting, retention and checks from :mod:`.lifecycle`.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import difflib
 import hashlib
-import json
-import operator
 import os
 import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from .. import config
-from ..artifact import Artifact, check_artifact, check_name, warn_in_place
+from ..artifact import check_name
 from ..driver import Driver
 from ..errors import (
-    AlreadyExistsError,
     CatalogNotFoundError,
     InvalidNameError,
     ManifestError,
@@ -54,41 +51,29 @@ from ..errors import (
     TetherError,
     UnknownAliasError,
     UnknownArtifactError,
-    UnknownTagError,
     UnknownVersionError,
 )
-from ..models import Manifest, content_digest
-from ..paths import check_file_folder_clash
-from ..progress import Progress, reporting
+from ..models import Manifest
 from ..resolver import driver_for_uri
-from ..rows import materialise
 from ..uris import redact, split_scheme
 from .active import active_run_id, record_edge
-from .claims import is_ours, load_json, make_claim, new_log_id, parse_claim
-from .insurance import insure_references
-from .intents import release_intents
+from .aliases_tags import AliasesTagsMixin
+from .claims import parse_claim
+from .commit import COMPRESS_OVER_ASSETS, CommitMixin, _logical_path, _now  # noqa: F401 (re-exported)
 from .lifecycle import LifecycleMixin
 from .lineage import Lineage, lineage_of
-from .protection import guard_add_tags, guard_alias, guard_remove_tags
-from .refs import TAG_RE, check_tag, is_name, names, number_ranges, parse_ref, version_number
+from .refs import is_name, number_ranges, parse_ref, version_number
 from .runs import RunInfo, RunStore
 from .tombstones import claimed_numbers, live_numbers, raise_if_all_deleted, raise_if_deleted
-from .uploads import upload_pending
 from .version import ArtifactVersion, VersionInfo
 
 if TYPE_CHECKING:
     from ..diff import VersionDiff
 
-COMPRESS_OVER_ASSETS = 1000
-_logical_path = operator.attrgetter("logical_path")
 _VERSION_FILE_RE = re.compile(r"^(\d{10})\.json$")
 
 
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-class Catalog(LifecycleMixin):
+class Catalog(CommitMixin, AliasesTagsMixin, LifecycleMixin):
     """Versions of named artifacts, stored under ``root``.
 
     ``Catalog()`` is the embedded default: a folder on this machine
@@ -290,192 +275,6 @@ class Catalog(LifecycleMixin):
         if hashlib.sha256(data).hexdigest() != rel.split("/")[1].split(".")[0]:
             raise ManifestError(f"{name}:v{number}: manifest {redact(uri)} does not match its checksum")
         return Manifest.from_bytes(data, where=f"{name}:v{number}", asset_count=claim.get("asset_count"))
-
-    # ------------------------------------------------------------------ logging
-    def log(self, artifact: Artifact, aliases: Iterable[str] = (), tags: Iterable[str] = (),
-            *, workers: int | None = None, progress: Progress | None = None) -> ArtifactVersion:
-        """Log ``artifact`` as the next version of its name.
-
-        Content identical to the latest version (same assets, checksums and
-        version ids) returns that version instead of creating a new one; the
-        aliases and tags given are applied to it, and its ``is_new`` is False
-        (True for a version this call created). One string is one alias or
-        tag: ``aliases="prod"`` is ``aliases=["prod"]``.
-
-        Files from :meth:`Artifact.add` are uploaded first (``progress`` receives
-        their hashing and uploading). Local files from :meth:`Artifact.add_remote`
-        are recorded in place, with one :class:`~tether.artifact.InPlaceWarning`."""
-        check_artifact(artifact)
-        aliases, tags = names(aliases, "aliases"), names(tags, "tags")
-        run_id = active_run_id(self)  # inside a run: the version is its output
-        for a in aliases:
-            check_name(a, "alias")
-        for t in tags:
-            check_tag(t)
-        # As held: folder listings are still rows (tether.rows), built into assets
-        # only if a manifest is written; an unchanged re-log never builds them.
-        assets: list = list(artifact._recorded())
-        check_file_folder_clash([*(a.logical_path for a in assets),
-                                 *(p.logical_path for p in artifact.pending_files)], label=f"artifact {artifact.name!r}")
-        if artifact.pending_files:
-            with reporting(progress):
-                assets.extend(upload_pending(artifact, self.storage_uri, workers))
-        if not assets:
-            raise TetherError(f"artifact {artifact.name!r} has no assets to log")
-        assets.sort(key=_logical_path)
-        frozen = tuple(assets)
-        insure_references(self, frozen, strict=artifact.strict)
-        digest = content_digest(artifact.type, frozen)
-        name = artifact.name
-        latest = self.latest_version(name)
-        manifest: Manifest | None = None
-        if latest is not None and self._latest_digest(name, latest) == digest:
-            number = latest
-        else:
-            frozen = materialise(frozen)
-            manifest = Manifest(name=name, type=artifact.type, assets=frozen, created_at=_now(),
-                                metadata=artifact.metadata, digest=digest, created_by_run=run_id)
-            number = self._commit(manifest, latest)
-        release_intents()  # the claim now references the uploads (see .intents)
-        for a in aliases:
-            self.set_alias(name, a, number)
-        if tags:
-            self.add_tags(name, number, *tags)
-        if run_id is not None:  # also for unchanged content: the run is a second producer
-            record_edge(self, run_id, "output", name, number, created=manifest is not None)
-        warn_in_place(f"{name}:v{number}", artifact._recorded())
-        if manifest is None:
-            # Same content as the latest version (same type: the digest covers it).
-            return attrs.evolve(self._load(name, number, lazy_type=artifact.type), run_id=run_id)
-        # A version just written: no need to read back what is in memory. It is
-        # new, so its only aliases and tags are the ones just given.
-        return ArtifactVersion(name=name, version=number, type=manifest.type, created_at=manifest.created_at,
-                               digest=digest, assets=frozen, metadata=manifest.metadata,
-                               aliases=tuple(sorted(set(aliases))), tags=tuple(sorted(set(tags))), catalog=self,
-                               created_by_run=run_id, run_id=run_id, is_new=True)
-
-    def _latest_digest(self, name: str, latest: int) -> str | None:
-        # Only a shortcut: a damaged latest claim must not block logging a new version.
-        try:
-            return self._read_claim(name, latest).get("digest")
-        except (ManifestError, UnknownVersionError):
-            return None
-
-    def _commit(self, manifest: Manifest, latest: int | None) -> int:
-        compress = len(manifest.assets) > COMPRESS_OVER_ASSETS
-        data = manifest.to_bytes(compress=compress)
-        sha = hashlib.sha256(data).hexdigest()
-        rel = f"manifests/{sha}.json" + (".gz" if compress else "")
-        uri = self._uri("artifacts", manifest.name, rel)
-        if not self._driver.exists(uri):
-            try:
-                self._driver.write_bytes(uri, data, if_absent=True)
-            except AlreadyExistsError:
-                pass  # same content, written by a concurrent logger
-        number = (latest or 0) + 1
-        log_id = new_log_id()
-        for _ in range(10_000):
-            claim = make_claim(name=manifest.name, version=number, manifest=rel, created_at=manifest.created_at,
-                               digest=manifest.digest, asset_count=len(manifest.assets),
-                               total_size=manifest.total_size, log_id=log_id,
-                               created_by_run=manifest.created_by_run)
-            try:
-                self._driver.write_bytes(self._uri("artifacts", manifest.name, "versions", f"{number:010d}.json"),
-                                         claim, if_absent=True)
-                return number
-            except AlreadyExistsError:
-                if self._claimed_by(manifest.name, number, rel, log_id):
-                    return number  # our own write, retried after its answer was lost
-                newest = max(self._claimed_numbers(manifest.name), default=number)
-                number = max(number, newest) + 1
-        raise TetherError(f"could not claim a version number for {manifest.name!r}")
-
-    def _claimed_by(self, name: str, number: int, rel: str, log_id: str) -> bool:
-        try:
-            return is_ours(self._read_claim(name, number), rel, log_id)
-        except (ManifestError, UnknownVersionError):
-            return False  # damaged or gone: not a claim this log wrote
-
-    # ------------------------------------------------------------ aliases & tags
-    def aliases(self, name: str) -> dict[str, int]:
-        """Alias -> version. Files that are not a valid alias (bad name, not
-        JSON, nested too deeply, no positive integer version) are skipped, as
-        git skips a ref file it cannot parse."""
-        check_name(name)
-        folder = self._uri("artifacts", name, "aliases")
-        out = {}
-        for n in self._driver.list_names(folder):
-            if not n.endswith(".json") or not is_name(n[:-5]):
-                continue
-            try:
-                doc = load_json(self._driver.read_bytes(f"{folder}/{n}"), "alias")
-            except (ObjectNotFoundError, ManifestError):
-                continue  # removed while listing, or not ours
-            number = doc.get("version") if isinstance(doc, dict) else None
-            if isinstance(number, int) and not isinstance(number, bool) and number >= 1:
-                out[n[:-5]] = number
-        return out
-
-    def set_alias(self, name: str, alias: str, version: int | str, *, force: bool = False) -> None:
-        """Point ``alias`` at ``version`` (moving it if it pointed elsewhere).
-        A protected alias moves only with ``force=True`` (see :mod:`.protection`)."""
-        check_name(name)
-        check_name(alias, "alias")
-        if alias == "latest" or re.fullmatch(r"v?\d+", alias):
-            raise InvalidNameError(f"alias {alias!r} is reserved (it looks like a version)")
-        number = version_number(version)
-        if number not in self._version_numbers(name):
-            self._missing(name, number)
-        after = guard_alias(self, name, alias, number, force)
-        self._driver.write_bytes(self._uri("artifacts", name, "aliases", f"{alias}.json"),
-                                 json.dumps({"version": number}).encode())
-        after()
-
-    def remove_alias(self, name: str, alias: str, *, force: bool = False) -> None:
-        check_name(name)
-        check_name(alias, "alias")
-        if alias not in self.aliases(name):
-            raise UnknownAliasError(f"artifact {name!r} has no alias {alias!r}")
-        after = guard_alias(self, name, alias, None, force)
-        self._driver.delete(self._uri("artifacts", name, "aliases", f"{alias}.json"))
-        after()
-
-    def tags(self, name: str, version: int | str) -> list[str]:
-        check_name(name)
-        return [t for t in self._driver.list_names(self._uri("artifacts", name, "tags", str(version_number(version))))
-                if TAG_RE.match(t)]
-
-    def add_tags(self, name: str, version: int | str, *tags: str, force: bool = False) -> None:
-        """Tag a version. An immutable tag (see :mod:`.protection`) set on
-        another version, or removed, is set here only with ``force=True``."""
-        check_name(name)
-        for t in tags:
-            check_tag(t)
-        number = version_number(version)
-        if number not in self._version_numbers(name):
-            self._missing(name, number)
-        guard_add_tags(self, name, number, tags, force)
-        for t in tags:
-            self._driver.write_bytes(self._uri("artifacts", name, "tags", str(number), t), b"")
-
-    def remove_tags(self, name: str, version: int | str, *tags: str, force: bool = False) -> None:
-        """Remove tags from a version. A tag the version does not have is an
-        :class:`UnknownTagError` naming it (and nothing is removed), as
-        :meth:`remove_alias` refuses an alias that is not there."""
-        check_name(name)
-        for t in tags:
-            check_tag(t)
-        number = version_number(version)
-        if number not in self._version_numbers(name):
-            self._missing(name, number)
-        have = set(self.tags(name, number))
-        absent = [t for t in tags if t not in have]
-        if absent:
-            listed = f" (its tags: {', '.join(sorted(have))})" if have else " (it has no tags)"
-            raise UnknownTagError(f"{name}:v{number} has no tag {', '.join(repr(t) for t in absent)}{listed}")
-        guard_remove_tags(self, name, number, tags, force)
-        for t in tags:
-            self._driver.delete(self._uri("artifacts", name, "tags", str(number), t))
 
     def diff(self, a: str | ArtifactVersion, b: str | ArtifactVersion, *,
              prefix: str | None = None) -> VersionDiff:

@@ -24,7 +24,8 @@ from typing import Any
 import attrs
 
 from ..errors import ManifestError, ObjectNotFoundError
-from ..models import MAX_LINE, Asset, _check_header, _RowReader, manifest_budget
+from ..manifest_reader import MAX_LINE, _check_header, _RowReader, manifest_budget
+from ..models import Asset
 from ..uris import redact
 
 _FIRST_END = ',"assets":['
