@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -60,6 +60,7 @@ from ..errors import (
 from ..models import Asset, RemoteObject
 from ..parallel import parallel_map
 from ..progress import advance
+from ..rows import ObjectRows
 from ..uris import has_userinfo, redact, split_scheme
 from .catalog import CatalogMixin
 from .lifecycle import LifecycleMixin
@@ -89,6 +90,13 @@ class Resolution:
             return obj.path.rstrip("/").rsplit("/", 1)[-1]
         return obj.path[len(self.base):].lstrip("/")
 
+
+
+def settled(objects: Sequence[RemoteObject]) -> Sequence[RemoteObject]:
+    """The objects a resolution holds: a tuple, except a listing that is already
+    an immutable lazy sequence (:class:`~tether.rows.ObjectRows`), kept as it is
+    because a tuple would build every object of a folder nobody reads."""
+    return objects if isinstance(objects, ObjectRows) else tuple(objects)
 
 
 class Driver(UploadMixin, CatalogMixin, LifecycleMixin):
@@ -298,7 +306,7 @@ class Driver(UploadMixin, CatalogMixin, LifecycleMixin):
         if glob:
             objs = self.glob(path, max_objects=max_objects, **leave_out)
             base = path.split("*", 1)[0].rsplit("/", 1)[0]
-            return Resolution("glob", base + "/" if base else "", tuple(self.enrich(objs)))
+            return Resolution("glob", base + "/" if base else "", settled(self.enrich(objs)))
         if not path.endswith("/"):
             obj = self.stat_path(path)
             if obj is not None:
@@ -307,7 +315,7 @@ class Driver(UploadMixin, CatalogMixin, LifecycleMixin):
         objs = operations.list_objects(self, self.uri_of(prefix), max_objects=max_objects, **leave_out)
         if not objs:
             raise ObjectNotFoundError(f"no object or prefix at {redact(uri)}")
-        return Resolution("prefix", prefix, tuple(self.enrich(objs)))
+        return Resolution("prefix", prefix, settled(self.enrich(objs)))
 
     def list(self, uri: str, *, max_objects: int = DEFAULT_MAX_OBJECTS) -> list[RemoteObject]:
         """Every object under the prefix ``uri`` (which ends in ``/``), recursively.

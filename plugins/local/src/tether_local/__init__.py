@@ -24,12 +24,10 @@ except ImportError:  # Windows
 from tether import hookimpl
 from tether.driverkit import (
     CHUNK,
-    DEFAULT_MAX_OBJECTS,
     TMP_MARK,
     Driver,
     Excludes,
     ObjectRows,
-    Resolution,
     SourceReader,
     active,
     check_cap,
@@ -42,7 +40,6 @@ from tether.driverkit import (
     is_stale,
     iso_time,
     iso_time_ns,
-    list_objects,
     parallel_map,
     redact,
     scan,
@@ -151,21 +148,6 @@ class LocalDriver(Driver):
                 raise ObjectNotFoundError(f"{self.uri_of(o.path)} vanished while being logged") from None
         by_path = {obj.path: obj for obj in self._with_checksums(stats)}
         return [by_path[o.path] for o in objects]  # one per input, in its order (the contract)
-
-    def resolve(self, uri: str, *, max_objects: int = DEFAULT_MAX_OBJECTS, glob: bool | None = None,
-                exclude: Excludes | None = None) -> Resolution:
-        """:meth:`Driver.resolve`; a folder's listing stays :class:`~tether.rows.ObjectRows`
-        (the base class would build every object into a tuple). The same answers:
-        a folder is never an object, so it is the prefix listing of ``uri + "/"``."""
-        path = self.path_of(uri)
-        if glob or (glob is None and "*" in path) or not os.path.isdir(path):
-            return super().resolve(uri, max_objects=max_objects, glob=glob, exclude=exclude)
-        prefix = path if path.endswith("/") else path + "/"
-        leave_out = {} if exclude is None else {"exclude": exclude}
-        objs = list_objects(self, self.uri_of(prefix), max_objects=max_objects, **leave_out)
-        if not objs:
-            raise ObjectNotFoundError(f"no object or prefix at {redact(uri)}")
-        return Resolution("prefix", prefix, objs if isinstance(objs, ObjectRows) else tuple(self.enrich(objs)))
 
     def list(self, uri: str, *, max_objects: int = 10_000, exclude: Excludes | None = None) -> ObjectRows:
         """Every file under the folder, with its sha256: one walk, one stat per
