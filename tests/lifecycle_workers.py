@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import tether
+from tether.racing import race
 
 SHARED = b"bytes every logger shares"
 
@@ -130,3 +131,29 @@ def check_every_version(root: str, loggers: int, rounds: int, versions: list[lis
             result = v.download(out / f"w{i}-{n}")
             assert result.ok, [(o.logical_path, o.status, o.error) for o in result.outcomes]
             assert (out / f"w{i}-{n}" / "shared.bin").read_bytes() == SHARED
+
+
+def _call(fn, args):  # type: ignore[no-untyped-def]  # module level: picklable for the processes
+    return fn(*args)
+
+
+def race_logs_and_gc(root: str, workdir: Path, *, loggers: int, rounds: int, reused: int, unused: int,
+                     pause: float) -> tuple[tether.Catalog, list[bytes]]:
+    """The whole scenario on the catalog at ``root``, in separate processes:
+    ``loggers`` loggers of ``rounds`` versions each, a churner and a collector
+    with no grace period. Every version a log returned downloads, before and
+    after a last ``gc(0)``. Returns the catalog and the garbage nobody reused,
+    for the caller to check it is gone in its store's terms."""
+    reuse, garbage_only = garbage(reused, "reused"), garbage(unused, "unused")
+    log_garbage(root, workdir, reuse + garbage_only)
+    done = workdir / "done"
+    done.mkdir()
+    calls = [(logger, (root, str(workdir), i, rounds, reuse, str(done), pause)) for i in range(loggers)]
+    calls.append((collector, (root, str(done), loggers)))
+    calls.append((churner, (root, str(workdir), str(done), loggers)))
+    results = race(_call, calls, processes=True)
+    check_every_version(root, loggers, rounds, results[:loggers], workdir / "out")
+    cat = tether.Catalog(root)
+    cat.gc(0)
+    check_every_version(root, loggers, rounds, results[:loggers], workdir / "out2")
+    return cat, garbage_only

@@ -14,17 +14,11 @@ import pytest
 import tether
 from tether.catalog.gc import collect
 from tether.catalog.intents import announce, intents_uri, release_intents, write_pending
-from tether.racing import race
 
 from ..lifecycle_workers import (
     SHARED,
-    check_every_version,
-    churner,
-    collector,
     digest,
-    garbage,
-    log_garbage,
-    logger,
+    race_logs_and_gc,
 )
 
 
@@ -201,23 +195,8 @@ def test_concurrent_logs_and_gc_never_lose_a_finished_version(tmp_path: Path) ->
     gc with no grace at all, looping until they are done. Every version a log
     returned then downloads, verified; the garbage nobody reused is gone."""
     root = str(tmp_path / "catalog")
-    reused, unused = garbage(4, "reused"), garbage(3, "unused")
-    log_garbage(root, tmp_path, reused + unused)
-    done = tmp_path / "done"
-    done.mkdir()
-    loggers, rounds = 3, 6
-    calls = [(logger, (root, str(tmp_path), i, rounds, reused, str(done), 0.2)) for i in range(loggers)]
-    calls.append((collector, (root, str(done), loggers)))
-    calls.append((churner, (root, str(tmp_path), str(done), loggers)))
-    results = race(_call, calls, processes=True)
-    check_every_version(root, loggers, rounds, results[:loggers], tmp_path / "out")
-    cat = tether.Catalog(root)
-    cat.gc(0)
-    check_every_version(root, loggers, rounds, results[:loggers], tmp_path / "out2")
+    cat, unused = race_logs_and_gc(root, tmp_path, loggers=3, rounds=6, reused=4, unused=3, pause=0.2)
     for data in unused:
         assert not stored(cat, data).exists()
     assert stored(cat, SHARED).exists()
 
-
-def _call(fn, args):  # type: ignore[no-untyped-def]
-    return fn(*args)

@@ -22,19 +22,13 @@ import pytest
 import tether
 from tether.catalog.insurance import ReferenceRiskWarning
 from tether.errors import HoldNotSupportedError, ReferenceRiskError
-from tether.racing import race
 from tether_gcs.lifecycle import rule_risks
 
 from ..faults import FaultProxy
 from ..lifecycle_workers import (
     SHARED,
-    check_every_version,
-    churner,
-    collector,
     digest,
-    garbage,
-    log_garbage,
-    logger,
+    race_logs_and_gc,
 )
 
 pytestmark = pytest.mark.gcs
@@ -191,28 +185,13 @@ def test_gc_rm_retain_on_a_gcs_catalog(gcs_bucket, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_concurrent_logs_and_gc_on_gcs_never_lose_a_finished_version(gcs_bucket, tmp_path: Path) -> None:
     root = f"gs://{gcs_bucket}/catalog"
-    reused, unused = garbage(3, "reused"), garbage(2, "unused")
-    log_garbage(root, tmp_path, reused + unused)
-    done = tmp_path / "done"
-    done.mkdir()
-    loggers, rounds = 2, 4
-    calls = [(logger, (root, str(tmp_path), i, rounds, reused, str(done), 1.0)) for i in range(loggers)]
-    calls.append((collector, (root, str(done), loggers)))
-    calls.append((churner, (root, str(tmp_path), str(done), loggers)))
-    results = race(_call, calls, processes=True)
-    check_every_version(root, loggers, rounds, results[:loggers], tmp_path / "out")
-    cat = tether.Catalog(root)
-    cat.gc(0)
-    check_every_version(root, loggers, rounds, results[:loggers], tmp_path / "out2")
+    cat, unused = race_logs_and_gc(root, tmp_path, loggers=2, rounds=4, reused=3, unused=2, pause=1.0)
     for data in unused:
         d = digest(data)
         assert not cat._driver.exists(f"{root}/objects/sha256/{d[:2]}/{d}")
     d = digest(SHARED)
     assert cat._driver.exists(f"{root}/objects/sha256/{d[:2]}/{d}")
 
-
-def _call(fn, args):  # type: ignore[no-untyped-def]
-    return fn(*args)
 
 
 def test_an_upload_finding_the_same_bytes_just_written_keeps_them(gcs_bucket, tmp_path: Path) -> None:

@@ -18,18 +18,12 @@ import pytest
 import tether
 from tether.catalog.insurance import ReferenceRiskWarning
 from tether.errors import HoldNotSupportedError, ProtectedAliasError, ReferenceRiskError, UnknownArtifactError
-from tether.racing import race
 
 from ..faults import FaultProxy
 from ..lifecycle_workers import (
     SHARED,
-    check_every_version,
-    churner,
-    collector,
     digest,
-    garbage,
-    log_garbage,
-    logger,
+    race_logs_and_gc,
 )
 
 pytestmark = pytest.mark.s3
@@ -323,23 +317,8 @@ def test_gc_on_a_versioned_catalog_bucket_removes_exactly_the_unneeded_versions(
 def test_concurrent_logs_and_gc_on_s3_never_lose_a_finished_version(bucket, tmp_path: Path) -> None:
     """Separate processes on an S3 catalog: 2 loggers, a churner and a gc with no grace period."""
     root = f"s3://{bucket}/catalog"
-    reused, unused = garbage(3, "reused"), garbage(2, "unused")
-    log_garbage(root, tmp_path, reused + unused)
-    done = tmp_path / "done"
-    done.mkdir()
-    loggers, rounds = 2, 6
-    calls = [(logger, (root, str(tmp_path), i, rounds, reused, str(done), 1.0)) for i in range(loggers)]
-    calls.append((collector, (root, str(done), loggers)))
-    calls.append((churner, (root, str(tmp_path), str(done), loggers)))
-    results = race(_call, calls, processes=True)
-    check_every_version(root, loggers, rounds, results[:loggers], tmp_path / "out")
-    cat = tether.Catalog(root)
-    cat.gc(0)
-    check_every_version(root, loggers, rounds, results[:loggers], tmp_path / "out2")
+    cat, unused = race_logs_and_gc(root, tmp_path, loggers=2, rounds=6, reused=3, unused=2, pause=1.0)
     for data in unused:
         assert not cat._driver.exists(f"s3://{bucket}/{content_key('catalog', data)}")
     assert cat._driver.exists(f"s3://{bucket}/{content_key('catalog', SHARED)}")
 
-
-def _call(fn, args):  # type: ignore[no-untyped-def]
-    return fn(*args)
