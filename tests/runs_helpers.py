@@ -87,6 +87,25 @@ def check_conditional_overwrite(driver: Any, base: str) -> None:
         driver.read_bytes_versioned(f"{base}/runs/r/missing.json")
 
 
+def increment(uri: str, times: int) -> int:
+    """Read-modify-write a counter ``times`` times through the URI's driver,
+    retrying lost races (how run records are completed); return how many races
+    this process lost. Module level: run in separate processes."""
+    from tether.resolver import driver_for_uri
+
+    driver = driver_for_uri(uri)
+    lost = 0
+    for _ in range(times):
+        while True:
+            data, token = driver.read_bytes_versioned(uri)
+            try:
+                driver.write_bytes_if_match(uri, str(int(data) + 1).encode(), token)
+                break
+            except tether.errors.PreconditionFailedError:
+                lost += 1
+    return lost
+
+
 def check_run_scenario(root: str, workdir: Any) -> None:
     """Inputs (as asked and as resolved), outputs, producers and a failed block, on the catalog at ``root``."""
     import pytest

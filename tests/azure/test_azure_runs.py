@@ -5,31 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tether import errors, get_driver
+from tether import get_driver
 from tether.racing import race
 
-from ..runs_helpers import check_conditional_overwrite, check_racing_runs
+from ..runs_helpers import check_conditional_overwrite, check_racing_runs, increment
 
 pytestmark = pytest.mark.azure
 
 WRITERS = 6
 EACH = 15
-
-
-def _increment(uri: str, times: int) -> int:
-    """Read-modify-write a counter ``times`` times, retrying lost races (how run
-    records are completed); return how many races this process lost."""
-    driver = get_driver("az")
-    lost = 0
-    for _ in range(times):
-        while True:
-            data, token = driver.read_bytes_versioned(uri)
-            try:
-                driver.write_bytes_if_match(uri, str(int(data) + 1).encode(), token)
-                break
-            except errors.PreconditionFailedError:
-                lost += 1
-    return lost
 
 
 def test_if_match_overwrite(container: str) -> None:
@@ -43,7 +27,7 @@ def test_conditional_overwrite_loses_no_update_across_processes(container: str) 
     uri = f"az://{container}/runs/counter"
     driver = get_driver("az")
     driver.write_bytes(uri, b"0")
-    lost = race(_increment, [(uri, EACH)] * WRITERS, processes=True)
+    lost = race(increment, [(uri, EACH)] * WRITERS, processes=True)
     assert int(driver.read_bytes(uri)) == WRITERS * EACH, f"lost races retried: {sum(lost)}"
 
 

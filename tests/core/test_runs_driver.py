@@ -9,7 +9,7 @@ from tether import errors, get_driver
 from tether.driver import Driver
 from tether.racing import race
 
-from ..runs_helpers import check_conditional_overwrite
+from ..runs_helpers import check_conditional_overwrite, increment
 
 
 def test_local_conditional_overwrite(tmp_path: Path) -> None:
@@ -20,25 +20,10 @@ def test_memory_plugin_conditional_overwrite(memory_uri: str) -> None:
     check_conditional_overwrite(get_driver("memory"), memory_uri)
 
 
-def _increment(uri: str, times: int) -> int:
-    """Read, add one, write back if unchanged, else retry: ``times`` times."""
-    driver = get_driver("file")
-    lost = 0
-    for _ in range(times):
-        while True:
-            data, token = driver.read_bytes_versioned(uri)
-            try:
-                driver.write_bytes_if_match(uri, str(int(data) + 1).encode(), token)
-                break
-            except errors.PreconditionFailedError:
-                lost += 1
-    return lost
-
-
 def test_racing_processes_lose_no_update_on_local_disk(tmp_path: Path) -> None:
     uri = (tmp_path / "counter").as_uri()
     get_driver("file").write_bytes(uri, b"0")
-    race(_increment, [(uri, 25)] * 8, processes=True)
+    race(increment, [(uri, 25)] * 8, processes=True)
     assert get_driver("file").read_bytes(uri) == b"200"
 
 
